@@ -1,0 +1,191 @@
+// Builds one DAG over the stages of every pipeline file: an edge from each stage
+// that outputs a path equal to, inside or containing a dep of another stage, and
+// from each "needs". Rejects what cannot run: overlapping outputs, a stage's own
+// output as its dep, deps that nothing provides, unknown needs, cycles.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph, alg } from '@dagrejs/graphlib';
+import picomatch from 'picomatch';
+import { globSync } from 'tinyglobby';
+import { error, type Diagnostic } from '../pipeline/diagnostic.js';
+import type { DepSpec, Located, OutputSpec, Pipeline, Stage, StageId } from '../pipeline/model.js';
+import { isInside } from '../pipeline/paths.js';
+import { closest } from '../util/suggest.js';
+import { PathIndex } from './path-index.js';
+import { StageIndex } from './stage-index.js';
+
+export type EdgeReason =
+  | { readonly kind: 'path'; readonly dep: DepSpec; readonly out: OutputSpec }
+  | { readonly kind: 'needs'; readonly need: Located<string> };
+
+export interface ProjectGraph {
+  /** Nodes are stage ids; an edge runs from upstream to downstream. */
+  readonly graph: Graph;
+  readonly index: StageIndex;
+  /** Stages in declaration order (file order, then stage order). */
+  readonly order: readonly StageId[];
+  readonly reasons: ReadonlyMap<string, readonly EdgeReason[]>;
+}
+
+interface Produced {
+  readonly stage: Stage;
+  readonly out: OutputSpec;
+}
+
+export function edgeKey(from: string, to: string): string {
+  return `${from}\0${to}`;
+}
+
+function relation(a: string, b: string): 'equal' | 'inside' | 'contains' | undefined {
+  if (a === b) return 'equal';
+  if (isInside(a, b)) return 'inside';
+  if (isInside(b, a)) return 'contains';
+  return undefined;
+}
+
+/** Outputs that a dep (a path or a glob) reads. */
+function producersOf(dep: DepSpec, outputs: PathIndex<Produced>): Produced[] {
+  if (!dep.glob) return outputs.overlapping(dep.path);
+  const { base } = picomatch.scan(dep.path);
+  const matches = picomatch(dep.path, { dot: true });
+  const deep = dep.path.includes('**');
+  const above = base === '' ? [] : outputs.atOrAbove(base);
+  const below = (base === '' ? [] : outputs.below(base)).filter((p) => matches(p.out.path) || p.out.isDir || deep);
+  return [...above, ...below];
+}
+
+export function buildGraph(root: string, pipelines: readonly Pipeline[]): { graph: ProjectGraph; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const stages = pipelines.flatMap((p) => p.stages);
+  const index = new StageIndex(stages);
+  const graph = new Graph({ directed: true });
+  const reasons = new Map<string, EdgeReason[]>();
+  for (const s of stages) graph.setNode(s.id, s);
+
+  const addEdge = (from: StageId, to: StageId, reason: EdgeReason) => {
+    const key = edgeKey(from, to);
+    const list = reasons.get(key);
+    if (list) list.push(reason);
+    else {
+      reasons.set(key, [reason]);
+      graph.setEdge(from, to);
+    }
+  };
+
+  // Outputs: no two may overlap, in one stage or across stages.
+  const outputs = new PathIndex<Produced>();
+  for (const stage of stages) {
+    for (const out of stage.outs) {
+      const clash = outputs.overlapping(out.path)[0];
+      if (clash) {
+        const rel = relation(out.path, clash.out.path);
+        const how = rel === 'equal' ? 'the same output' : rel === 'inside' ? `an output inside "${clash.out.path}"` : `an output that contains "${clash.out.path}"`;
+        const who = clash.stage === stage ? 'this stage' : clash.stage.id;
+        diagnostics.push(
+          error('overlapping-outputs', `"${out.path}" is ${how}, already written by ${who}`, out.loc, {
+            suggestion: 'each path is written by one stage: split the output, or merge the stages',
+            notes: [{ message: `${clash.stage.id} declares "${clash.out.path}" here`, location: clash.out.loc }],
+          }),
+        );
+        continue;
+      }
+      outputs.add(out.path, { stage, out });
+    }
+  }
+
+  let allOutputs: string[] | undefined;
+  for (const stage of stages) {
+    for (const dep of stage.deps) {
+      const own = stage.outs.find((o) => (dep.glob ? picomatch(dep.path, { dot: true })(o.path) || isInside(o.path, picomatch.scan(dep.path).base) : relation(dep.path, o.path)));
+      if (own) {
+        diagnostics.push(
+          error('output-is-dep', `dep "${dep.path}" overlaps this stage's own output "${own.path}"`, dep.loc, {
+            suggestion: 'a stage cannot read what it writes; move the output, or split the stage in two',
+            notes: [{ message: 'the output is declared here', location: own.loc }],
+          }),
+        );
+        continue;
+      }
+      const producers = producersOf(dep, outputs).filter((p) => p.stage !== stage);
+      for (const p of producers) addEdge(p.stage.id, stage.id, { kind: 'path', dep, out: p.out });
+      if (producers.length === 0 && !onDisk(root, dep)) {
+        allOutputs ??= stages.flatMap((s) => s.outs.map((o) => o.path));
+        const hint = closest(dep.path, allOutputs);
+        diagnostics.push(
+          error('missing-dep', `dep "${dep.path}" ${dep.glob ? 'matches no file' : 'does not exist'}, and no stage outputs it`, dep.loc, {
+            suggestion: hint ? `did you mean "${hint}", an output of another stage?` : 'create the file, or add the stage that makes it',
+          }),
+        );
+      }
+    }
+    for (const need of stage.needs) {
+      const r = index.resolve(need.value, need.value.includes(':') ? undefined : stage.pipeline);
+      if (!r.ok) {
+        diagnostics.push(error('unknown-stage', `needs ${r.message}`, need.loc, r.suggestion ? { suggestion: r.suggestion } : {}));
+        continue;
+      }
+      for (const id of r.ids) {
+        if (id === stage.id) diagnostics.push(error('cycle', `stage "${stage.id}" needs itself`, need.loc));
+        else addEdge(id, stage.id, { kind: 'needs', need });
+      }
+    }
+  }
+
+  diagnostics.push(...cycleDiagnostics(graph, reasons, stages.map((s) => s.id)));
+  return { graph: { graph, index, order: stages.map((s) => s.id), reasons }, diagnostics };
+}
+
+function onDisk(root: string, dep: DepSpec): boolean {
+  if (!dep.glob) return existsSync(join(root, dep.path));
+  return globSync(dep.path, { cwd: root, dot: true, onlyFiles: false, ignore: ['.mlpipe/**', '.git/**'] }).length > 0;
+}
+
+/** One diagnostic per cycle, listing every hop and pointing at each edge's YAML. */
+function cycleDiagnostics(graph: Graph, reasons: Map<string, EdgeReason[]>, order: StageId[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const rank = new Map(order.map((id, i) => [id, i]));
+  for (const component of alg.findCycles(graph)) {
+    const members = new Set(component);
+    const start = [...component].sort((a, b) => rank.get(a as StageId)! - rank.get(b as StageId)!)[0]!;
+    // Shortest way round from start back to start, inside the component.
+    const previous = new Map<string, string>();
+    const queue = [start];
+    let found = false;
+    while (queue.length > 0 && !found) {
+      const n = queue.shift()!;
+      for (const next of graph.successors(n) ?? []) {
+        if (!members.has(next)) continue;
+        if (next === start) {
+          previous.set(start, n);
+          found = true;
+          break;
+        }
+        if (!previous.has(next)) {
+          previous.set(next, n);
+          queue.push(next);
+        }
+      }
+    }
+    const hops = [start];
+    for (let n = previous.get(start)!; n !== start; n = previous.get(n)!) hops.unshift(n);
+    hops.unshift(start);
+    const notes = [];
+    for (let i = 0; i + 1 < hops.length; i++) {
+      const from = hops[i]!;
+      const to = hops[i + 1]!;
+      const reason = reasons.get(edgeKey(from, to))![0]!;
+      notes.push(
+        reason.kind === 'path'
+          ? { message: `${to} reads "${reason.dep.path}", which ${from} outputs ("${reason.out.path}")`, location: reason.dep.loc }
+          : { message: `${to} needs ${from}`, location: reason.need.loc },
+      );
+    }
+    out.push(
+      error('cycle', `cycle: ${hops.join(' → ')}`, notes[0]!.location, {
+        suggestion: 'break one of these edges: a stage cannot depend on its own results',
+        notes,
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,412 @@
+// Expansion: one schema-valid pipeline document becomes concrete stages.
+// Resolves params files, substitutes ${...} in every string field, fans out
+// matrix/foreach stages into instances, and normalises every path, keeping the
+// source location of each value.
+import { existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { error, type Diagnostic } from './diagnostic.js';
+import { hasExpression, substitute, type ParamUse, type Scope } from './interpolate.js';
+import type { DepSpec, Located, OutputRole, OutputSpec, ParamDep, Pipeline, Stage } from './model.js';
+import { stageId } from './model.js';
+import { ParamContext, formatKey, isRecord, lookup, parseKey, type ParamsFiles } from './params.js';
+import { checkPath, type SymlinkGuard } from './paths.js';
+import type { Location } from './source.js';
+import { locate, type PathSegment, type YamlFile } from './yaml-file.js';
+import { closest } from '../util/suggest.js';
+
+export interface ExpandContext {
+  readonly root: string;
+  readonly params: ParamsFiles;
+  readonly guard: SymlinkGuard;
+  /** Params files whose own diagnostics were already reported by another pipeline. */
+  readonly reportedParams: Set<string>;
+}
+
+type Raw = Record<string, unknown>;
+
+/** Characters allowed in an instance suffix, so that "pipeline:stage@suffix" stays addressable. */
+const INSTANCE_PART = /^[^\s:@,]+$/;
+
+export function pipelineName(file: YamlFile): string {
+  const data = file.data as Raw;
+  return typeof data.name === 'string' ? data.name : basename(file.source.path, extname(file.source.path));
+}
+
+export function expandPipeline(file: YamlFile, ctx: ExpandContext): { pipeline?: Pipeline; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const data = file.data as Raw;
+  const name = pipelineName(file);
+
+  // Params files: listed, or params.yaml when present.
+  const listed = Array.isArray(data.params) ? (data.params as string[]) : undefined;
+  const paramFiles: { path: string; data: unknown }[] = [];
+  const candidates = listed ?? (existsSync(join(ctx.root, 'params.yaml')) ? ['params.yaml'] : []);
+  candidates.forEach((raw, i) => {
+    const where = listed ? locate(file, ['params', i]) : file.source.at(0);
+    const loaded = loadParamsFile(raw, where, ctx, diagnostics);
+    if (loaded) paramFiles.push(loaded);
+  });
+  const paramCtx = new ParamContext(paramFiles);
+  const vars = isRecord(data.vars) ? data.vars : {};
+
+  const pipelineScope: Scope = { vars, params: paramCtx };
+  const envSub = substituteTree(file, ['env'], data.env ?? {}, pipelineScope, diagnostics, false);
+  const pipelineEnv = stringRecord(envSub.value);
+
+  const stages: Stage[] = [];
+  for (const [group, body] of Object.entries(data.stages as Record<string, Raw>)) {
+    const instances = fanOut(file, group, body, pipelineScope, diagnostics);
+    for (const instance of instances) {
+      const stage = buildStage(file, ctx, {
+        pipeline: name,
+        group,
+        body,
+        instance,
+        scope: { ...pipelineScope, item: instance.item, ...(instance.key !== undefined ? { key: instance.key } : {}) },
+        pipelineEnv,
+        pipelineParamUses: envSub.params,
+        diagnostics,
+      });
+      stages.push(stage);
+    }
+  }
+  const description = typeof data.description === 'string' ? data.description : undefined;
+  return {
+    pipeline: { name, file, ...(description !== undefined ? { description } : {}), paramFiles: paramFiles.map((f) => f.path), stages },
+    diagnostics,
+  };
+}
+
+function loadParamsFile(raw: string, where: Location, ctx: ExpandContext, diagnostics: Diagnostic[]): { path: string; data: unknown } | undefined {
+  const checked = checkPath(raw, 'params file', false);
+  if (!checked.ok) {
+    diagnostics.push(error('invalid-path', checked.message, where, checked.suggestion ? { suggestion: checked.suggestion } : {}));
+    return undefined;
+  }
+  if (!existsSync(join(ctx.root, checked.path))) {
+    diagnostics.push(error('missing-params-file', `params file "${checked.path}" not found`, where));
+    return undefined;
+  }
+  const loaded = ctx.params.load(checked.path);
+  if (!ctx.reportedParams.has(checked.path)) {
+    ctx.reportedParams.add(checked.path);
+    diagnostics.push(...loaded.diagnostics);
+    if (loaded.file && loaded.file.data !== null && !isRecord(loaded.file.data)) {
+      diagnostics.push(error('params-not-mapping', `params file "${checked.path}" must hold a mapping of keys to values`, loaded.file.source.at(0, 1)));
+    }
+  }
+  if (!loaded.file || loaded.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  return { path: checked.path, data: loaded.file.data ?? {} };
+}
+
+interface Instance {
+  /** "" for a stage without fan-out. */
+  readonly suffix: string;
+  readonly item?: unknown;
+  readonly key?: string;
+}
+
+function isScalar(v: unknown): v is string | number | boolean {
+  return ['string', 'number', 'boolean'].includes(typeof v);
+}
+
+/** Resolves a matrix axis or foreach value that may be a "${...}" reference. */
+function fanOutValues(file: YamlFile, path: PathSegment[], value: unknown, scope: Scope, diagnostics: Diagnostic[]): unknown {
+  if (typeof value !== 'string') return value;
+  const sub = substitute(value, scope, exprLocator(file, path), true);
+  diagnostics.push(...sub.diagnostics);
+  if (sub.diagnostics.length > 0) return undefined;
+  return sub.value;
+}
+
+function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnostics: Diagnostic[]): Instance[] {
+  const base: PathSegment[] = ['stages', group];
+  let instances: { parts: string[]; item: unknown; key?: string; where: Location }[];
+  if (isRecord(body.matrix)) {
+    instances = [{ parts: [], item: {}, where: locate(file, [...base, 'matrix']) }];
+    for (const [axis, raw] of Object.entries(body.matrix)) {
+      const values = fanOutValues(file, [...base, 'matrix', axis], raw, scope, diagnostics);
+      if (values === undefined) return [];
+      if (!Array.isArray(values) || values.length === 0) {
+        diagnostics.push(error('matrix-values', `matrix axis "${axis}" must be a non-empty list`, locate(file, [...base, 'matrix', axis])));
+        return [];
+      }
+      const next: typeof instances = [];
+      for (const inst of instances) {
+        values.forEach((v, i) => {
+          const where = typeof raw === 'string' ? locate(file, [...base, 'matrix', axis]) : locate(file, [...base, 'matrix', axis, i]);
+          next.push({ parts: [...inst.parts, isScalar(v) ? String(v) : `${axis}${i}`], item: { ...(inst.item as Raw), [axis]: v }, where });
+        });
+      }
+      instances = next;
+    }
+  } else if (body.foreach !== undefined) {
+    const values = fanOutValues(file, [...base, 'foreach'], body.foreach, scope, diagnostics);
+    if (values === undefined) return [];
+    const literal = typeof body.foreach !== 'string';
+    if (Array.isArray(values) && values.length > 0) {
+      instances = values.map((v, i) => ({ parts: [isScalar(v) ? String(v) : String(i)], item: v, where: locate(file, literal ? [...base, 'foreach', i] : [...base, 'foreach']) }));
+    } else if (isRecord(values) && Object.keys(values).length > 0) {
+      instances = Object.entries(values).map(([k, v]) => ({ parts: [k], item: v, key: k, where: locate(file, literal ? [...base, 'foreach', k] : [...base, 'foreach'], 'key') }));
+    } else {
+      diagnostics.push(error('foreach-values', '"foreach" must be a non-empty list or mapping', locate(file, [...base, 'foreach'])));
+      return [];
+    }
+  } else {
+    return [{ suffix: '' }];
+  }
+
+  const seen = new Map<string, Location>();
+  const out: Instance[] = [];
+  for (const inst of instances) {
+    const bad = inst.parts.find((p) => !INSTANCE_PART.test(p));
+    if (bad !== undefined) {
+      diagnostics.push(
+        error('instance-name', `value "${bad}" cannot be part of an instance name (no spaces, ":", "@" or ",")`, inst.where, {
+          suggestion: 'use foreach over a mapping to give each instance a name of your choice',
+        }),
+      );
+      continue;
+    }
+    const suffix = inst.parts.join('-');
+    const first = seen.get(suffix);
+    if (first) {
+      diagnostics.push(error('duplicate-instance', `two instances of "${group}" are both named "${group}@${suffix}"`, inst.where, { notes: [{ message: 'the first one comes from here', location: first }] }));
+      continue;
+    }
+    seen.set(suffix, inst.where);
+    out.push({ suffix, item: inst.item, ...(inst.key !== undefined ? { key: inst.key } : {}) });
+  }
+  return out;
+}
+
+/** Finds the text of an expression in the raw source of the scalar at `path`. */
+function exprLocator(file: YamlFile, path: readonly PathSegment[]): (expr: string) => Location {
+  return (expr: string) => {
+    const node = locate(file, path);
+    const raw = file.source.text.slice(node.start, node.end);
+    const needle = `\${${expr}}`;
+    const at = raw.indexOf(needle);
+    return at === -1 ? node : file.source.at(node.start + at, node.start + at + needle.length);
+  };
+}
+
+/** Substitutes ${...} in every string below a value; typed under "with" and "meta". */
+function substituteTree(file: YamlFile, path: PathSegment[], value: unknown, scope: Scope, diagnostics: Diagnostic[], typed: boolean): { value: unknown; params: ParamUse[] } {
+  const params: ParamUse[] = [];
+  const walk = (v: unknown, p: PathSegment[], isTyped: boolean): unknown => {
+    if (typeof v === 'string') {
+      if (!hasExpression(v)) return v;
+      const sub = substitute(v, scope, exprLocator(file, p), isTyped);
+      diagnostics.push(...sub.diagnostics);
+      params.push(...sub.params);
+      return sub.value;
+    }
+    if (Array.isArray(v)) return v.map((e, i) => walk(e, [...p, i], isTyped));
+    if (isRecord(v)) {
+      const out: Raw = {};
+      for (const [k, e] of Object.entries(v)) {
+        if (p.length === 2 && p[0] === 'stages' && (k === 'matrix' || k === 'foreach')) continue;
+        out[k] = walk(e, [...p, k], isTyped || (p.length === 2 && p[0] === 'stages' && (k === 'with' || k === 'meta')));
+      }
+      return out;
+    }
+    return v;
+  };
+  return { value: walk(value, path, typed), params };
+}
+
+function stringRecord(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, e] of Object.entries(v)) out[k] = String(e);
+  return out;
+}
+
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === 'number') return v * 1000;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(v);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+interface StageInput {
+  readonly pipeline: string;
+  readonly group: string;
+  readonly body: Raw;
+  readonly instance: Instance;
+  readonly scope: Scope;
+  readonly pipelineEnv: Record<string, string>;
+  readonly pipelineParamUses: ParamUse[];
+  readonly diagnostics: Diagnostic[];
+}
+
+function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stage {
+  const { group, instance, diagnostics } = input;
+  const base: PathSegment[] = ['stages', group];
+  const at = (...p: PathSegment[]) => locate(file, [...base, ...p]);
+  const sub = substituteTree(file, base, input.body, input.scope, diagnostics, false);
+  const body = sub.value as Raw;
+  const name = instance.suffix === '' ? group : `${group}@${instance.suffix}`;
+
+  const pathError = (message: string, loc: Location, suggestion?: string) =>
+    diagnostics.push(error('invalid-path', message, loc, suggestion ? { suggestion } : {}));
+
+  const checkedPath = (raw: string, what: string, allowGlob: boolean, loc: Location) => {
+    const c = checkPath(raw, what, allowGlob);
+    if (!c.ok) {
+      pathError(c.message, loc, c.suggestion);
+      return undefined;
+    }
+    if (ctx.guard.escapes(c.path)) {
+      pathError(`${what} "${raw}" leads outside the project root through a symbolic link`, loc);
+      return undefined;
+    }
+    return c;
+  };
+
+  const cmd = body.cmd === undefined ? undefined : (Array.isArray(body.cmd) ? body.cmd : [body.cmd]).map((c, i) => ({ value: String(c), loc: Array.isArray(body.cmd) ? at('cmd', i) : at('cmd') }));
+
+  const deps: DepSpec[] = [];
+  (Array.isArray(body.deps) ? (body.deps as string[]) : []).forEach((raw, i) => {
+    const c = checkedPath(raw, 'dep', true, at('deps', i));
+    if (c) deps.push({ path: c.path, glob: c.glob, loc: at('deps', i) });
+  });
+
+  const outs: OutputSpec[] = [];
+  for (const role of ['outs', 'metrics', 'plots'] as const) {
+    const list = Array.isArray(body[role]) ? (body[role] as unknown[]) : [];
+    list.forEach((entry, i) => {
+      let raw: string;
+      let flags: Raw = {};
+      let loc: Location;
+      if (typeof entry === 'string') {
+        raw = entry;
+        loc = at(role, i);
+      } else {
+        const [k, v] = Object.entries(entry as Raw)[0]!;
+        raw = k;
+        flags = isRecord(v) ? v : {};
+        loc = locate(file, [...base, role, i, k], 'key');
+      }
+      const c = checkedPath(raw, role === 'outs' ? 'output' : role === 'metrics' ? 'metrics file' : 'plots file', false, loc);
+      if (!c) return;
+      const outRole: OutputRole = role === 'outs' ? 'out' : role;
+      outs.push({
+        path: c.path,
+        isDir: c.isDir,
+        role: outRole,
+        cache: typeof flags.cache === 'boolean' ? flags.cache : outRole === 'out',
+        persist: flags.persist === true,
+        loc,
+      });
+    });
+  }
+
+  const params = stageParams(file, ctx, base, body, input.scope.params, diagnostics);
+  for (const use of [...input.pipelineParamUses, ...sub.params]) {
+    params.push({ file: use.file, key: use.key, value: use.value, loc: at() });
+  }
+  const seenParams = new Set<string>();
+  const uniqueParams = params.filter((p) => {
+    const k = `${p.file}\0${p.key ?? ''}`;
+    if (seenParams.has(k)) return false;
+    seenParams.add(k);
+    return true;
+  });
+
+  let wdir = '.';
+  if (typeof body.wdir === 'string' && body.wdir !== '.' && body.wdir !== './') {
+    const c = checkedPath(body.wdir, 'wdir', false, at('wdir'));
+    if (c) wdir = c.path;
+  }
+
+  const resources = isRecord(body.resources) ? body.resources : {};
+  const timeoutMs = parseDuration(body.timeout);
+  const desc = typeof body.desc === 'string' ? body.desc : undefined;
+  const needs: Located<string>[] = (Array.isArray(body.needs) ? (body.needs as string[]) : []).map((n, i) => ({ value: n, loc: at('needs', i) }));
+  return {
+    id: stageId(input.pipeline, name),
+    pipeline: input.pipeline,
+    name,
+    group,
+    ...(instance.suffix !== '' ? { instance: instance.suffix } : {}),
+    loc: locate(file, base, 'key'),
+    ...(desc !== undefined ? { desc } : {}),
+    ...(cmd ? { cmd } : {}),
+    ...(typeof body.uses === 'string' ? { uses: { value: body.uses, loc: at('uses') }, with: body.with ?? {} } : {}),
+    deps,
+    params: uniqueParams,
+    outs,
+    needs,
+    wdir,
+    env: { ...input.pipelineEnv, ...stringRecord(body.env) },
+    alwaysRun: body.always_run === true,
+    frozen: body.frozen === true,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    retries: typeof body.retries === 'number' ? body.retries : 0,
+    resources: {
+      cpus: typeof resources.cpus === 'number' ? resources.cpus : 1,
+      gpus: typeof resources.gpus === 'number' ? resources.gpus : 0,
+      mutex: Array.isArray(resources.mutex) ? (resources.mutex as string[]) : [],
+    },
+    ...(body.meta !== undefined ? { meta: body.meta } : {}),
+  };
+}
+
+/** The stage's "params:" entries: keys of the pipeline's params, {file: [keys]} or {file: null}. */
+function stageParams(file: YamlFile, ctx: ExpandContext, base: PathSegment[], body: Raw, paramCtx: ParamContext, diagnostics: Diagnostic[]): ParamDep[] {
+  const out: ParamDep[] = [];
+  const entries = Array.isArray(body.params) ? (body.params as unknown[]) : [];
+  entries.forEach((entry, i) => {
+    if (typeof entry === 'string') {
+      const loc = locate(file, [...base, 'params', i]);
+      const segments = parseKey(entry);
+      if (!segments) {
+        diagnostics.push(error('bad-param-key', `"${entry}" is not a param key; write a dotted key such as train.lr`, loc));
+        return;
+      }
+      if (paramCtx.files.length === 0) {
+        diagnostics.push(error('no-params-file', `param "${entry}" needs a params file, and this pipeline has none`, loc, { suggestion: 'create params.yaml, or list files under the pipeline\'s "params:"' }));
+        return;
+      }
+      const found = paramCtx.get(segments);
+      if (!found) {
+        const hint = closest(entry, paramCtx.keys());
+        diagnostics.push(
+          error('unknown-param', `param "${entry}" not found in ${paramCtx.files.map((f) => f.path).join(', ')}${hint ? ` — did you mean "${hint}"?` : ''}`, loc),
+        );
+        return;
+      }
+      out.push({ file: found.file, key: formatKey(segments), value: found.value, loc });
+      return;
+    }
+    for (const [raw, keys] of Object.entries(entry as Raw)) {
+      const fileLoc = locate(file, [...base, 'params', i, raw], 'key');
+      const loaded = loadParamsFile(raw, fileLoc, ctx, diagnostics);
+      if (!loaded) continue;
+      const list = Array.isArray(keys) ? (keys as string[]) : [];
+      if (list.length === 0) {
+        out.push({ file: loaded.path, key: null, value: loaded.data, loc: fileLoc });
+        continue;
+      }
+      list.forEach((key, j) => {
+        const loc = locate(file, [...base, 'params', i, raw, j]);
+        const segments = parseKey(key);
+        const r = segments ? lookup(loaded.data, segments) : undefined;
+        if (!segments || !r?.found) {
+          const hint = closest(key, flattenKeysOf(loaded.data));
+          diagnostics.push(error('unknown-param', `param "${key}" not found in ${loaded.path}${hint ? ` — did you mean "${hint}"?` : ''}`, loc));
+          return;
+        }
+        out.push({ file: loaded.path, key: formatKey(segments), value: r.value, loc });
+      });
+    }
+  });
+  return out;
+}
+
+function flattenKeysOf(data: unknown): string[] {
+  return new ParamContext([{ path: '', data }]).keys();
+}

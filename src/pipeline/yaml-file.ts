@@ -1,0 +1,226 @@
+// Reads a YAML (or JSON) file into a document that keeps source positions, and
+// turns every way a file can be unreadable into a located diagnostic: too big,
+// binary, not UTF-8, YAML syntax, duplicate keys, recursive or exploding aliases.
+import { readFileSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import {
+  parseDocument,
+  visit,
+  isAlias,
+  isMap,
+  isSeq,
+  isScalar,
+  isPair,
+  type Document,
+  type Node as YamlNode,
+  type Pair,
+} from 'yaml';
+import { error, warning, type Diagnostic } from './diagnostic.js';
+import { SourceFile, type Location } from './source.js';
+
+/** Pipeline and params files larger than this are refused before parsing. */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface YamlFile {
+  readonly source: SourceFile;
+  readonly doc: Document.Parsed;
+  /** The plain JS value of the document (null for an empty one). */
+  readonly data: unknown;
+}
+
+export interface ReadResult {
+  readonly file?: YamlFile;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Offset of the first byte that is not valid UTF-8, or -1. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let n = 0;
+    if (b < 0x80) n = 0;
+    else if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) n = 2;
+    else if (b >= 0xf0 && b <= 0xf4) n = 3;
+    else return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+export function readYamlFile(absPath: string, displayPath: string): ReadResult {
+  const empty = new SourceFile(displayPath, absPath, '');
+  let bytes: Buffer;
+  try {
+    const size = statSync(absPath).size;
+    if (size > MAX_FILE_BYTES) {
+      return {
+        diagnostics: [
+          error(
+            'file-too-large',
+            `file is ${(size / 1e6).toFixed(1)} MB; pipeline and params files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`,
+            empty.at(0),
+            { suggestion: 'keep data in files listed as deps, not in the YAML itself' },
+          ),
+        ],
+      };
+    }
+    bytes = readFileSync(absPath);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read file: ${(e as Error).message}`;
+    return { diagnostics: [error('unreadable-file', reason, empty.at(0))] };
+  }
+  return parseYamlBytes(bytes, absPath, displayPath);
+}
+
+export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: string): ReadResult {
+  const nul = bytes.indexOf(0);
+  if (!isUtf8(bytes) || nul !== -1) {
+    const bad = nul !== -1 ? nul : firstInvalidUtf8(bytes);
+    const prefix = Buffer.from(bytes.subarray(0, Math.max(0, bad))).toString('utf8');
+    const source = new SourceFile(displayPath, absPath, Buffer.from(bytes).toString('utf8'));
+    const at = prefix.length;
+    return {
+      diagnostics: [
+        nul !== -1
+          ? error('binary-file', 'file looks binary (it contains a NUL byte); a pipeline is a YAML text file', source.at(at, at + 1))
+          : error('encoding', `invalid UTF-8 byte 0x${bytes[bad]!.toString(16).padStart(2, '0')}; save the file as UTF-8`, source.at(at, at + 1)),
+      ],
+    };
+  }
+  let text = Buffer.from(bytes).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return parseYamlText(new SourceFile(displayPath, absPath, text));
+}
+
+export function parseYamlText(source: SourceFile): ReadResult {
+  const diagnostics: Diagnostic[] = [];
+  const doc = parseDocument(source.text, { prettyErrors: false, uniqueKeys: true, merge: true, strict: true });
+  // After the first syntax error the parser is out of step and the rest are
+  // echoes of it; duplicate keys and tabs are independent, so all of those count.
+  let syntaxSeen = false;
+  for (const e of doc.errors) {
+    const independent = e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT';
+    if (!independent && syntaxSeen) continue;
+    if (!independent) syntaxSeen = true;
+    const line = source.lineText(source.position(e.pos[0]).line);
+    const suggestion = /[[{].*\$\{/.test(line) && !independent
+      ? 'inside [ ] or { }, quote strings that contain ${...}: ["models/${item.lr}/"]'
+      : undefined;
+    diagnostics.push(
+      error(`yaml-${e.code.toLowerCase().replace(/_/g, '-')}`, yamlMessage(e.code, e.message), source.at(e.pos[0], e.pos[1]), suggestion ? { suggestion } : {}),
+    );
+  }
+  for (const w of doc.warnings) {
+    diagnostics.push(warning(`yaml-${w.code.toLowerCase().replace(/_/g, '-')}`, w.message, source.at(w.pos[0], w.pos[1])));
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+
+  // An alias inside the node it refers to makes an infinite structure.
+  let recursive: Diagnostic | undefined;
+  visit(doc, {
+    Alias(_key, alias) {
+      const target = alias.resolve(doc);
+      const [as] = alias.range ?? [0];
+      const range = target?.range;
+      if (range && as >= range[0] && as < range[2]) {
+        recursive = error('recursive-alias', `alias *${alias.source} refers to a node that contains it`, source.at(as, alias.range![1]));
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (recursive) return { diagnostics: [recursive] };
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    return { diagnostics: [error('yaml-aliases', `${(e as Error).message}: too many alias expansions`, source.at(0))] };
+  }
+  return { file: { source, doc, data }, diagnostics };
+}
+
+function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'duplicate key: each key may appear once in a mapping';
+    case 'TAB_AS_INDENT':
+      return 'tab used for indentation: YAML indents with spaces';
+    case 'MULTIPLE_DOCS':
+      return 'the file holds several YAML documents (---); a pipeline is one document';
+    default:
+      return `YAML syntax: ${message.replace(/\s+at line \d+, column \d+:[\s\S]*$/, '').trim()}`;
+  }
+}
+
+export type PathSegment = string | number;
+
+function rangeOf(node: YamlNode | null | undefined, source: SourceFile): Location | undefined {
+  if (!node?.range) return undefined;
+  return source.at(node.range[0], node.range[1]);
+}
+
+function findPair(doc: Document.Parsed, map: YamlNode, key: string): Pair | undefined {
+  if (!isMap(map)) return undefined;
+  for (const item of map.items) {
+    const k = isScalar(item.key) ? String(item.key.value) : undefined;
+    if (k === key) return item;
+  }
+  // Keys brought in by a merge (<<: *base).
+  for (const item of map.items) {
+    if (isScalar(item.key) && item.key.value === '<<') {
+      let v = item.value as YamlNode | null;
+      if (isAlias(v)) v = v.resolve(doc) ?? null;
+      const sources = isSeq(v) ? v.items : [v];
+      for (let s of sources as YamlNode[]) {
+        if (isAlias(s)) s = s.resolve(doc)!;
+        const found = s ? findPair(doc, s, key) : undefined;
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The source location of the value (or with `key`, of the key) at a path in the
+ * document. Falls back to the nearest enclosing node that exists.
+ */
+export function locate(file: YamlFile, path: readonly PathSegment[], part: 'value' | 'key' = 'value'): Location {
+  const { doc, source } = file;
+  let node: YamlNode | null | undefined = doc.contents as YamlNode | null;
+  let best = rangeOf(node, source) ?? source.at(0);
+  for (let i = 0; i < path.length; i++) {
+    if (isAlias(node)) node = node.resolve(doc);
+    const seg = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = findPair(doc, node, String(seg));
+      if (!pair) return best;
+      if (last && part === 'key') return rangeOf(pair.key as YamlNode, source) ?? best;
+      node = pair.value as YamlNode | null;
+      // A key with no value (`deps:`) points at its key.
+      best = rangeOf(node, source) ?? rangeOf(pair.key as YamlNode, source) ?? best;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg] as YamlNode | null;
+      best = rangeOf(node, source) ?? best;
+    } else if (isPair(node)) {
+      return best;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+/** The raw source of the scalar at a path, for locating text inside a string. */
+export function scalarSource(file: YamlFile, path: readonly PathSegment[]): { text: string; offset: number } | undefined {
+  const loc = locate(file, path);
+  return { text: file.source.text.slice(loc.start, loc.end), offset: loc.start };
+}
