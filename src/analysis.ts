@@ -2,7 +2,7 @@
 // It reads files and writes nothing, so validate, dag, status and an editor
 // integration can all call it.
 import { resolve } from 'node:path';
-import { hasErrors, warning, type Diagnostic } from './pipeline/diagnostic.js';
+import { dedupeDiagnostics, hasErrors, warning, type Diagnostic } from './pipeline/diagnostic.js';
 import type { Pipeline } from './pipeline/model.js';
 import { discoverPipelineFiles, displayPath, loadProject } from './pipeline/project.js';
 import { buildGraph, type ProjectGraph } from './graph/build.js';
@@ -43,5 +43,6 @@ export function analyze(root: string, only?: readonly string[]): Analysis {
       diagnostics.push(warning('context-errors', `other files of the project have errors (${others.join(', ')}); run "mlpipe validate" to see them`));
     }
   }
+  diagnostics = dedupeDiagnostics(diagnostics);
   return { root, pipelines: project.pipelines, ...(graph ? { graph } : {}), diagnostics, files: project.files, ok: !hasErrors(diagnostics) };
 }

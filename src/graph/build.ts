@@ -121,7 +121,7 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[]): { grap
     for (const need of stage.needs) {
       const r = index.resolve(need.value, need.value.includes(':') ? undefined : stage.pipeline);
       if (!r.ok) {
-        diagnostics.push(error('unknown-stage', `needs ${r.message}`, need.loc, r.suggestion ? { suggestion: r.suggestion } : {}));
+        diagnostics.push(error('unknown-stage', `needs "${need.value}": ${r.message}`, need.loc, r.suggestion ? { suggestion: r.suggestion } : {}));
         continue;
       }
       for (const id of r.ids) {

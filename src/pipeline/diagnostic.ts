@@ -42,3 +42,14 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[
     return (a.location?.start ?? 0) - (b.location?.start ?? 0);
   });
 }
+
+/** Drops repeats: a fanned-out stage reports a problem of its template once per instance. */
+export function dedupeDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}\0${d.location?.file.path}\0${d.location?.start}\0${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

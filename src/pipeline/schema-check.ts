@@ -3,7 +3,7 @@
 // located diagnostics a person can act on: "unknown field "dep" — did you mean "deps"?".
 import type { ErrorObject } from 'ajv';
 import validatePipeline from '../generated/pipeline-validate.js';
-import { error, type Diagnostic } from './diagnostic.js';
+import { dedupeDiagnostics, error, type Diagnostic } from './diagnostic.js';
 import { locate, type PathSegment, type YamlFile } from './yaml-file.js';
 import { closest } from '../util/suggest.js';
 
@@ -73,15 +73,8 @@ function preview(value: unknown): string {
 export function checkSchema(file: YamlFile): Diagnostic[] {
   if (validatePipeline(file.data)) return [];
   const errors = (validatePipeline.errors ?? []).slice();
-  const diagnostics = translate(file, errors);
-  // One message per place and text: nested schemas can report the same thing twice.
-  const seen = new Set<string>();
-  return diagnostics.filter((d) => {
-    const k = `${d.location?.start}:${d.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  // Nested schemas can report the same thing twice.
+  return dedupeDiagnostics(translate(file, errors));
 }
 
 function translate(file: YamlFile, errors: ErrorObject[]): Diagnostic[] {

@@ -141,7 +141,7 @@ export function parseYamlText(source: SourceFile): ReadResult {
   try {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
-    return { diagnostics: [error('yaml-aliases', `${(e as Error).message}: too many alias expansions`, source.at(0))] };
+    return { diagnostics: [error('yaml-aliases', 'aliases expand to too many nodes (over 1000 alias uses): simplify the anchors and aliases', source.at(0))] };
   }
   return { file: { source, doc, data }, diagnostics };
 }

@@ -23,7 +23,7 @@ function excerpt(location: Location, c: Colors): string[] {
   const start = file.position(location.start);
   const end = file.position(Math.max(location.start, location.end - 1));
   const text = file.lineText(start.line);
-  if (text.length > 300) return [];
+  if (text.length > 300 || file.text === '') return [];
   // Tabs become one space each so that the caret lines up with the column.
   const shown = text.replace(/\t/g, ' ');
   const width = end.line === start.line ? Math.max(1, end.col - start.col + 1) : Math.max(1, text.length - start.col + 1);

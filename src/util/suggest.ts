@@ -13,8 +13,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   if (best === undefined) return undefined;
-  // Allow roughly one typo per three characters, at least one.
-  const allowed = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  // Allow one typo per three characters, and two (a swapped pair) from four up.
+  const longest = Math.max(word.length, best.length);
+  const allowed = longest <= 3 ? 1 : Math.max(2, Math.floor(longest / 3));
   return bestDistance <= allowed ? best : undefined;
 }
 

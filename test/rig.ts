@@ -1,0 +1,60 @@
+// Test rig for end-to-end tests: a temp project directory, files written into
+// it, and the built CLI run in it as a user would run it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = join(REPO, 'bin', 'mlpipe.js');
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class Rig {
+  readonly dir: string;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'mlpipe-test-'));
+    mkdirSync(join(this.dir, 'pipelines'));
+  }
+
+  write(files: Record<string, string | Uint8Array>): this {
+    for (const [path, content] of Object.entries(files)) {
+      const abs = join(this.dir, path);
+      mkdirSync(dirname(abs), { recursive: true });
+      writeFileSync(abs, content);
+    }
+    return this;
+  }
+
+  run(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunResult {
+    return runCli(args, { cwd: options.cwd ?? this.dir, ...(options.env ? { env: options.env } : {}) });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): RunResult {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
+  delete env.GITHUB_ACTIONS;
+  if (options.env?.GITHUB_ACTIONS) env.GITHUB_ACTIONS = options.env.GITHUB_ACTIONS;
+  delete env.FORCE_COLOR;
+  if (options.env?.FORCE_COLOR) {
+    env.FORCE_COLOR = options.env.FORCE_COLOR;
+    delete env.NO_COLOR;
+  }
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** "file:line:col: error: message" lines of a run's stderr. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^\S+:\d+:\d+: (error|warning): /.test(l));
+}
