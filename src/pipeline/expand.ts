@@ -55,7 +55,8 @@ export function expandPipeline(file: YamlFile, ctx: ExpandContext): { pipeline?:
 
   const stages: Stage[] = [];
   for (const [group, body] of Object.entries(data.stages as Record<string, Raw>)) {
-    const instances = fanOut(file, group, body, pipelineScope, diagnostics);
+    const fanOutUses: ParamUse[] = [];
+    const instances = fanOut(file, group, body, pipelineScope, diagnostics, fanOutUses);
     for (const instance of instances) {
       const stage = buildStage(file, ctx, {
         pipeline: name,
@@ -64,7 +65,7 @@ export function expandPipeline(file: YamlFile, ctx: ExpandContext): { pipeline?:
         instance,
         scope: { ...pipelineScope, item: instance.item, ...(instance.key !== undefined ? { key: instance.key } : {}) },
         pipelineEnv,
-        pipelineParamUses: envSub.params,
+        pipelineParamUses: [...envSub.params, ...fanOutUses],
         diagnostics,
       });
       stages.push(stage);
@@ -111,21 +112,23 @@ function isScalar(v: unknown): v is string | number | boolean {
 }
 
 /** Resolves a matrix axis or foreach value that may be a "${...}" reference. */
-function fanOutValues(file: YamlFile, path: PathSegment[], value: unknown, scope: Scope, diagnostics: Diagnostic[]): unknown {
+function fanOutValues(file: YamlFile, path: PathSegment[], value: unknown, scope: Scope, diagnostics: Diagnostic[], uses: ParamUse[]): unknown {
   if (typeof value !== 'string') return value;
   const sub = substitute(value, scope, exprLocator(file, path), true);
   diagnostics.push(...sub.diagnostics);
+  uses.push(...sub.params);
   if (sub.diagnostics.length > 0) return undefined;
   return sub.value;
 }
 
-function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnostics: Diagnostic[]): Instance[] {
+/** The instances of a stage; `uses` collects params that the fan-out values came from. */
+function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnostics: Diagnostic[], uses: ParamUse[]): Instance[] {
   const base: PathSegment[] = ['stages', group];
   let instances: { parts: string[]; item: unknown; key?: string; where: Location }[];
   if (isRecord(body.matrix)) {
     instances = [{ parts: [], item: {}, where: locate(file, [...base, 'matrix']) }];
     for (const [axis, raw] of Object.entries(body.matrix)) {
-      const values = fanOutValues(file, [...base, 'matrix', axis], raw, scope, diagnostics);
+      const values = fanOutValues(file, [...base, 'matrix', axis], raw, scope, diagnostics, uses);
       if (values === undefined) return [];
       if (!Array.isArray(values) || values.length === 0) {
         diagnostics.push(error('matrix-values', `matrix axis "${axis}" must be a non-empty list`, locate(file, [...base, 'matrix', axis])));
@@ -141,7 +144,7 @@ function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnost
       instances = next;
     }
   } else if (body.foreach !== undefined) {
-    const values = fanOutValues(file, [...base, 'foreach'], body.foreach, scope, diagnostics);
+    const values = fanOutValues(file, [...base, 'foreach'], body.foreach, scope, diagnostics, uses);
     if (values === undefined) return [];
     const literal = typeof body.foreach !== 'string';
     if (Array.isArray(values) && values.length > 0) {
