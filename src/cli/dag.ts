@@ -21,9 +21,7 @@ export function runDag(ctx: CliContext, targets: string[], options: DagOptions):
   if (hasErrors(selection.diagnostics)) return ctx.fail(selection.diagnostics);
   ctx.report(result.diagnostics); // warnings
   const format = ctx.json ? 'json' : options.format;
-  if (selection.ids.length === 0) {
-    if (format === 'ascii') ctx.log('no stages');
-  }
+  if (selection.ids.length === 0 && format === 'ascii') ctx.log('no stages');
   const text = renderDag(format, { g: result.graph, ids: selection.ids });
   if (text !== '') ctx.out(text);
   return EXIT.ok;

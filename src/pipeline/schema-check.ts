@@ -11,7 +11,6 @@ interface SchemaLike {
   properties?: Record<string, unknown>;
   description?: string;
   not?: { required?: string[] };
-  type?: string | string[];
 }
 
 function pointerToPath(pointer: string): PathSegment[] {

@@ -10,7 +10,6 @@ import {
   isMap,
   isSeq,
   isScalar,
-  isPair,
   type Document,
   type Node as YamlNode,
   type Pair,
@@ -210,17 +209,9 @@ export function locate(file: YamlFile, path: readonly PathSegment[], part: 'valu
     } else if (isSeq(node) && typeof seg === 'number') {
       node = node.items[seg] as YamlNode | null;
       best = rangeOf(node, source) ?? best;
-    } else if (isPair(node)) {
-      return best;
     } else {
       return best;
     }
   }
   return best;
-}
-
-/** The raw source of the scalar at a path, for locating text inside a string. */
-export function scalarSource(file: YamlFile, path: readonly PathSegment[]): { text: string; offset: number } | undefined {
-  const loc = locate(file, path);
-  return { text: file.source.text.slice(loc.start, loc.end), offset: loc.start };
 }
