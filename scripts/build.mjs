@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const generated = join(root, 'src', 'generated');
 mkdirSync(generated, { recursive: true });
 
-for (const name of ['pipeline']) {
+for (const name of ['pipeline', 'lock']) {
   const schema = JSON.parse(readFileSync(join(root, 'schemas', `${name}.schema.json`), 'utf8'));
   const ajv = new Ajv({
     allErrors: true,

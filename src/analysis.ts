@@ -22,11 +22,11 @@ export interface Analysis {
  * files; the project's other pipelines are still loaded, as the context the
  * graph needs, and their own errors are summarised in one warning.
  */
-export function analyze(root: string, only?: readonly string[]): Analysis {
+export function analyze(root: string, only?: readonly string[], overrides?: ReadonlyMap<string, unknown>): Analysis {
   const projectFiles = discoverPipelineFiles(root);
   const focus = only?.map((f) => resolve(f));
   const files = focus ? [...new Set([...projectFiles, ...focus])] : projectFiles;
-  const project = loadProject(root, files);
+  const project = loadProject(root, files, overrides);
   let diagnostics: Diagnostic[] = project.diagnostics;
   let graph: ProjectGraph | undefined;
   if (!hasErrors(project.diagnostics) || focus) {

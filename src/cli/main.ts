@@ -54,7 +54,58 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(runDag(context(cmd), targets, opts));
     });
 
+  program
+    .command('run')
+    .description('run what is stale (all pipelines by default), in parallel, with the content-addressed cache')
+    .argument('[target...]', 'pipelines or stages; their stale upstream runs too')
+    .option('-j, --jobs <n>', 'stages at a time (default: CPU count)')
+    .option('--force', 'run the targets even if fresh')
+    .option('--downstream', 'the targets and everything after them; stale upstream is reported, not run')
+    .option('--single', 'the targets only, no upstream')
+    .option('--dry-run', 'print the plan and each stage\'s reason; run nothing')
+    .option('--keep-going', 'a failure stops only its downstream')
+    .option('--set <key=value>', 'override a param for this run (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-wait', 'fail at once if another mlpipe holds the project')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 a stage failed, 2 invalid pipeline or command line, 130 SIGINT, 143 SIGTERM.')
+    .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const { runRun } = await import('./run.js');
+      setExit(await runRun(context(cmd), targets, opts, argvOf(cmd)));
+    });
+
+  program
+    .command('status')
+    .description('what is stale and why')
+    .argument('[target...]', 'pipelines or stages (with their upstream)')
+    .option('--check', 'exit 1 when anything is stale')
+    .action(async (targets: string[], opts: { check?: boolean }, cmd: Command) => {
+      const { runStatus } = await import('./status.js');
+      setExit(await runStatus(context(cmd), targets, opts));
+    });
+
+  program
+    .command('checkout')
+    .description('restore the outputs recorded in the lock files from the cache')
+    .argument('[target...]', 'pipelines or stages (default: all)')
+    .action(async (targets: string[], _opts, cmd: Command) => {
+      const { runCheckout } = await import('./checkout.js');
+      setExit(await runCheckout(context(cmd), targets, argvOf(cmd)));
+    });
+
+  program
+    .command('gc')
+    .description('delete cache objects that no lock file or run-cache entry references')
+    .option('--dry-run', 'report what would be deleted')
+    .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
+      const { runGc } = await import('./gc.js');
+      setExit(await runGc(context(cmd), opts, argvOf(cmd)));
+    });
+
   return program;
+}
+
+/** The command line as typed, for the project lock and run records. */
+function argvOf(cmd: Command): string[] {
+  return [cmd.name(), ...cmd.args];
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -66,16 +66,39 @@ export function flattenKeys(data: unknown, prefix = '', out: string[] = [], limi
 /** Loads each params file once per analysis, however many pipelines name it. */
 export class ParamsFiles {
   private readonly files = new Map<string, { file?: YamlFile; diagnostics: Diagnostic[] }>();
+  private readonly applied = new Set<string>();
 
-  constructor(private readonly root: string) {}
+  /** `overrides` (from --set) replace the values of existing keys in every file that has them. */
+  constructor(
+    private readonly root: string,
+    private readonly overrides: ReadonlyMap<string, unknown> = new Map(),
+  ) {}
 
   load(path: string): { file?: YamlFile; diagnostics: Diagnostic[] } {
     let entry = this.files.get(path);
     if (!entry) {
       entry = readYamlFile(join(this.root, path), path);
+      if (entry.file && this.overrides.size > 0 && isRecord(entry.file.data)) {
+        const data = structuredClone(entry.file.data);
+        for (const [key, value] of this.overrides) {
+          const segments = parseKey(key);
+          if (!segments || !lookup(data, segments).found) continue;
+          const parent = lookup(data, segments.slice(0, -1));
+          if (!parent.found) continue;
+          (parent.value as Record<string | number, unknown>)[segments[segments.length - 1]!] = value;
+          this.applied.add(key);
+        }
+        entry = { ...entry, file: { ...entry.file, data } };
+      }
       this.files.set(path, entry);
     }
     return entry;
+  }
+
+  /** --set keys that no loaded params file has, with every key that exists, for suggestions. */
+  unusedOverrides(): { key: string; known: string[] }[] {
+    const known = [...this.files.values()].flatMap((e) => flattenKeys(e.file?.data));
+    return [...this.overrides.keys()].filter((k) => !this.applied.has(k)).map((key) => ({ key, known }));
   }
 
   /** The params files read so far, for watch mode and the graph. */

@@ -10,6 +10,7 @@ import { SymlinkGuard } from './paths.js';
 import { checkSchema } from './schema-check.js';
 import { isRecord } from './params.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
+import { closest } from '../util/suggest.js';
 
 export const PIPELINES_DIR = 'pipelines';
 export const STATE_DIR = '.mlpipe';
@@ -59,9 +60,9 @@ export interface LoadedProject {
  * file of the project; a file that fails to load or check is left out of the
  * result and its diagnostics are returned.
  */
-export function loadProject(root: string, files: string[] = discoverPipelineFiles(root)): LoadedProject {
+export function loadProject(root: string, files: string[] = discoverPipelineFiles(root), overrides: ReadonlyMap<string, unknown> = new Map()): LoadedProject {
   const diagnostics: Diagnostic[] = [];
-  const ctx: ExpandContext = { root, params: new ParamsFiles(root), guard: new SymlinkGuard(root), reportedParams: new Set() };
+  const ctx: ExpandContext = { root, params: new ParamsFiles(root, overrides), guard: new SymlinkGuard(root), reportedParams: new Set() };
   const pipelines: Pipeline[] = [];
   const byName = new Map<string, YamlFile>();
   for (const abs of files) {
@@ -92,6 +93,10 @@ export function loadProject(root: string, files: string[] = discoverPipelineFile
     const expanded = expandPipeline(file, ctx);
     diagnostics.push(...expanded.diagnostics);
     if (expanded.pipeline && !expanded.diagnostics.some((d) => d.severity === 'error')) pipelines.push(expanded.pipeline);
+  }
+  for (const { key, known } of ctx.params.unusedOverrides()) {
+    const hint = closest(key, known);
+    diagnostics.push(error('unknown-param', `--set ${key}: no params file has this key${hint ? ` — did you mean "${hint}"?` : ''}`));
   }
   return { root, pipelines, files: [...files, ...ctx.params.paths().map((p) => join(root, p))], diagnostics };
 }

@@ -69,9 +69,17 @@ function preview(value: unknown): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** Checks a pipeline document against the pipeline schema. */
 export function checkSchema(file: YamlFile): Diagnostic[] {
-  if (validatePipeline(file.data)) return [];
-  const errors = (validatePipeline.errors ?? []).slice();
+  return checkAgainst(validatePipeline, file);
+}
+
+/** Checks a document against any compiled schema (pipeline, lock file). */
+export function checkAgainst(validate: Validator, file: YamlFile): Diagnostic[] {
+  if (validate(file.data)) return [];
+  const errors = (validate.errors ?? []).slice();
   // Nested schemas can report the same thing twice.
   return dedupeDiagnostics(translate(file, errors));
 }

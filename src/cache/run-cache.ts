@@ -1,0 +1,49 @@
+// The run-cache: every stage key that ever ran successfully maps to the
+// outputs it produced (.mlpipe/run-cache/<key>.json), so returning to earlier
+// params or data restores outputs without running the command.
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { canonicalJson } from './canonical.js';
+import type { LockEntry } from './lockfile.js';
+
+export class RunCache {
+  private readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, 'run-cache');
+  }
+
+  private file(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key.slice(2)}.json`);
+  }
+
+  get(key: string): LockEntry | undefined {
+    const f = this.file(key);
+    if (!existsSync(f)) return undefined;
+    try {
+      const entry = JSON.parse(readFileSync(f, 'utf8')) as LockEntry;
+      return entry.key === key && typeof entry.outs === 'object' ? entry : undefined;
+    } catch {
+      return undefined; // unreadable: as if never run
+    }
+  }
+
+  put(entry: LockEntry): void {
+    const f = this.file(entry.key);
+    mkdirSync(join(f, '..'), { recursive: true });
+    writeFileAtomic(f, canonicalJson(entry));
+  }
+
+  /** Every recorded entry, for gc. */
+  *entries(): Generator<LockEntry> {
+    if (!existsSync(this.dir)) return;
+    for (const prefix of readdirSync(this.dir)) {
+      for (const name of readdirSync(join(this.dir, prefix))) {
+        if (!name.endsWith('.json')) continue;
+        const entry = this.get(`${prefix}${name.slice(0, -5)}`);
+        if (entry) yield entry;
+      }
+    }
+  }
+}

@@ -1,0 +1,170 @@
+// The content-addressed cache in .mlpipe/cache/objects: one read-only object per
+// file content, and one per directory manifest. Objects are written atomically
+// (temp file, fsync, rename) and verified against their hash before use; a
+// corrupt object is deleted and reported, so the caller falls back to running.
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { hashBytes, hashFile, type ContentHash } from './hash.js';
+import { manifestBytes, type ManifestEntry, type PathState } from './workspace.js';
+
+/** How restored files are placed in the workspace. */
+export type LinkMode = 'copy' | 'hardlink' | 'symlink';
+
+let tmpCounter = 0;
+function tmpName(dir: string): string {
+  return join(dir, `.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`);
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class CacheStore {
+  readonly objects: string;
+  /** Objects found corrupt during this process, for reporting. */
+  readonly corrupt: ContentHash[] = [];
+
+  constructor(stateDir: string, readonly link: LinkMode = 'copy') {
+    this.objects = join(stateDir, 'cache', 'objects');
+  }
+
+  path(hash: ContentHash): string {
+    return join(this.objects, hash.slice(0, 2), hash.slice(2));
+  }
+
+  has(hash: ContentHash): boolean {
+    return existsSync(this.path(hash));
+  }
+
+  private place(hash: ContentHash, write: (tmp: string) => void): void {
+    const dest = this.path(hash);
+    if (existsSync(dest)) return;
+    mkdirSync(dirname(dest), { recursive: true });
+    const tmp = tmpName(dirname(dest));
+    try {
+      write(tmp);
+      fsyncFile(tmp);
+      chmodSync(tmp, 0o444);
+      renameSync(tmp, dest);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  putFile(abs: string, hash: ContentHash): void {
+    // Reflink where the filesystem can, else a plain copy.
+    this.place(hash, (tmp) => copyFileSync(abs, tmp, constants.COPYFILE_FICLONE));
+  }
+
+  putBytes(bytes: Uint8Array, hash: ContentHash): void {
+    this.place(hash, (tmp) => writeFileSync(tmp, bytes));
+  }
+
+  /** Stores a workspace path (file or directory) that `state` describes. */
+  putState(abs: string, state: PathState): void {
+    if (state.kind === 'file') this.putFile(abs, state.hash);
+    else if (state.kind === 'dir') {
+      for (const [rel, hash] of state.manifest) this.putFile(join(abs, ...rel.split('/')), hash);
+      this.putBytes(manifestBytes(state.manifest), state.hash);
+    }
+  }
+
+  /** True when the object exists and its bytes still hash to its name; a corrupt object is removed. */
+  verify(hash: ContentHash): boolean {
+    const p = this.path(hash);
+    if (!existsSync(p)) return false;
+    if (hashFile(p).hash === hash) return true;
+    rmSync(p, { force: true });
+    this.corrupt.push(hash);
+    return false;
+  }
+
+  readManifest(hash: ContentHash): ManifestEntry[] | undefined {
+    if (!this.has(hash)) return undefined;
+    const bytes = readFileSync(this.path(hash));
+    if (hashBytes(bytes) !== hash) {
+      rmSync(this.path(hash), { force: true });
+      this.corrupt.push(hash);
+      return undefined;
+    }
+    try {
+      return JSON.parse(bytes.toString('utf8')) as ManifestEntry[];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a recorded output could be restored: every object present (not yet verified). */
+  canRestore(hash: ContentHash, isDir: boolean): boolean {
+    if (!this.has(hash)) return false;
+    if (!isDir) return true;
+    const manifest = this.readManifest(hash);
+    return manifest !== undefined && manifest.every(([, h]) => this.has(h));
+  }
+
+  private placeFile(hash: ContentHash, dest: string): void {
+    mkdirSync(dirname(dest), { recursive: true });
+    const tmp = tmpName(dirname(dest));
+    try {
+      switch (this.link) {
+        case 'copy':
+          copyFileSync(this.path(hash), tmp, constants.COPYFILE_FICLONE);
+          chmodSync(tmp, 0o644);
+          break;
+        case 'hardlink':
+          linkSync(this.path(hash), tmp);
+          break;
+        case 'symlink':
+          symlinkSync(this.path(hash), tmp);
+          break;
+      }
+      renameSync(tmp, dest);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Restores a file or directory output to `dest`, verifying every object first.
+   * Returns false (and changes nothing) when an object is missing or corrupt.
+   */
+  restore(hash: ContentHash, isDir: boolean, dest: string): boolean {
+    if (!isDir) {
+      if (!this.verify(hash)) return false;
+      rmSync(dest, { recursive: true, force: true });
+      this.placeFile(hash, dest);
+      return true;
+    }
+    const manifest = this.readManifest(hash);
+    if (!manifest || !manifest.every(([, h]) => this.verify(h))) return false;
+    // Build the directory beside its destination, then swap it in.
+    const staging = tmpName(dirname(dest));
+    try {
+      mkdirSync(staging, { recursive: true });
+      for (const [rel, h] of manifest) this.placeFile(h, join(staging, ...rel.split('/')));
+      rmSync(dest, { recursive: true, force: true });
+      renameSync(staging, dest);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    return true;
+  }
+
+  /** Every object in the cache with its size, for gc. */
+  *list(): Generator<{ hash: ContentHash; size: number; path: string }> {
+    if (!existsSync(this.objects)) return;
+    for (const prefix of readdirSync(this.objects)) {
+      const dir = join(this.objects, prefix);
+      for (const name of readdirSync(dir)) {
+        if (name.startsWith('.tmp-')) continue;
+        const p = join(dir, name);
+        yield { hash: `${prefix}${name}` as ContentHash, size: statSync(p).size, path: p };
+      }
+    }
+  }
+}

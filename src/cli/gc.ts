@@ -1,0 +1,54 @@
+// `mlpipe gc`: deletes cache objects that no lock file and no run-cache entry
+// references. `--dry-run` only reports what would go.
+import { rmSync } from 'node:fs';
+import type { ContentHash } from '../cache/hash.js';
+import type { LockOut } from '../cache/lockfile.js';
+import { ProjectLock } from '../run/project-lock.js';
+import { EXIT, type CliContext } from './context.js';
+import { openSession } from './session.js';
+
+function human(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
+export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv: string[]): Promise<number> {
+  const session = await openSession(ctx, { targets: [], mode: 'upstream' });
+  if (Array.isArray(session)) return ctx.fail(session);
+  const { state } = session;
+  const lock = await ProjectLock.acquire(state.stateDir, ['mlpipe', ...argv].join(' '), (h) => ctx.log(`waiting for another mlpipe on this project to finish (pid ${h.pid}: ${h.command})`));
+  try {
+    const keep = new Set<string>();
+    const mark = (out: LockOut) => {
+      keep.add(out.hash);
+      if (out.files !== undefined) for (const [, h] of state.store.readManifest(out.hash as ContentHash) ?? []) keep.add(h);
+    };
+    for (const out of state.locks.outputs()) mark(out);
+    for (const entry of state.runCache.entries()) for (const out of Object.values(entry.outs)) mark(out);
+    let removed = 0;
+    let freed = 0;
+    let kept = 0;
+    let keptBytes = 0;
+    for (const obj of state.store.list()) {
+      if (keep.has(obj.hash)) {
+        kept++;
+        keptBytes += obj.size;
+        continue;
+      }
+      removed++;
+      freed += obj.size;
+      if (!options.dryRun) rmSync(obj.path, { force: true });
+    }
+    if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: options.dryRun === true, removed, freedBytes: freed, kept, keptBytes }, null, 2));
+    else ctx.out(`${options.dryRun ? 'would remove' : 'removed'} ${removed} object${removed === 1 ? '' : 's'} (${human(freed)}); ${kept} kept (${human(keptBytes)})`);
+    return EXIT.ok;
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,60 @@
+// What run, status, checkout and gc share: analyse the project (with --set
+// overrides), select the target stages, and open .mlpipe/ state and lock files.
+import { parse } from 'yaml';
+import { analyze } from '../analysis.js';
+import type { ProjectGraph } from '../graph/build.js';
+import { selectStages, type SelectionMode } from '../graph/select.js';
+import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
+import type { StageId } from '../pipeline/model.js';
+import { openState, type ProjectState } from '../run/state.js';
+import type { CliContext } from './context.js';
+
+export interface Session {
+  readonly root: string;
+  readonly g: ProjectGraph;
+  readonly selected: StageId[];
+  /** The stages the targets name themselves (before upstream/downstream selection). */
+  readonly targeted: Set<StageId>;
+  readonly state: ProjectState;
+}
+
+export interface SessionOptions {
+  readonly targets: readonly string[];
+  readonly mode: SelectionMode;
+  readonly sets?: readonly string[];
+}
+
+function parseSets(sets: readonly string[]): { overrides: Map<string, unknown>; diagnostics: Diagnostic[] } {
+  const overrides = new Map<string, unknown>();
+  const diagnostics: Diagnostic[] = [];
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) {
+      diagnostics.push(error('bad-set', `--set "${s}" must be KEY=VALUE`, undefined, { suggestion: 'for example --set train.lr=0.01' }));
+      continue;
+    }
+    try {
+      overrides.set(s.slice(0, eq), parse(s.slice(eq + 1)));
+    } catch (e) {
+      diagnostics.push(error('bad-set', `--set ${s}: the value is not valid YAML (${(e as Error).message.split('\n')[0]})`));
+    }
+  }
+  return { overrides, diagnostics };
+}
+
+/** Opens a session, or returns the diagnostics that prevent it (exit 2). */
+export async function openSession(ctx: CliContext, options: SessionOptions): Promise<Session | Diagnostic[]> {
+  const found = ctx.root();
+  if ('diagnostic' in found) return [found.diagnostic];
+  const sets = parseSets(options.sets ?? []);
+  if (sets.diagnostics.length > 0) return sets.diagnostics;
+  const result = analyze(found.root, undefined, sets.overrides);
+  if (!result.ok || !result.graph) return [...result.diagnostics];
+  const selection = selectStages(result.graph, options.targets, options.mode);
+  if (hasErrors(selection.diagnostics)) return selection.diagnostics;
+  const targeted = new Set(options.targets.length > 0 ? selectStages(result.graph, options.targets, 'single').ids : []);
+  const state = await openState(found.root, result.pipelines);
+  if (hasErrors(state.locks.diagnostics)) return state.locks.diagnostics;
+  ctx.report(result.diagnostics); // warnings
+  return { root: found.root, g: result.graph, selected: selection.ids, targeted, state };
+}

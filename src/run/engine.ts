@@ -1,0 +1,439 @@
+// The run: a ready-set scheduler over the selected part of the DAG. A stage is
+// evaluated when everything upstream of it has finished (so its key sees the
+// bytes upstream really produced — early cutoff), then left alone, restored
+// from the cache, or run. Parallel up to --jobs, never oversubscribing a
+// stage's cpus, gpus or mutexes. After each success the stage's outputs are
+// stored and its lock entry written atomically, so an interruption keeps
+// everything that finished.
+//
+//   pending ──ready──▶ evaluate ─┬─ fresh / frozen ─────────────▶ done
+//                                ├─ restore ──ok──────────────────▶ done
+//                                │          └─corrupt object──┐
+//                                └─ run ◀─────────────────────┘
+//                                    ├─ success → store, lock ──▶ done
+//                                    └─ failure (after retries) ─▶ failed → downstream skipped
+import { mkdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ContentHash } from '../cache/hash.js';
+import { ignoreOutputs } from '../cache/gitignore.js';
+import type { LockEntry, LockOut } from '../cache/lockfile.js';
+import { lockState, type KeyRecord } from '../cache/key.js';
+import type { ProjectGraph } from '../graph/build.js';
+import { edgeKey } from '../graph/build.js';
+import type { Stage, StageId } from '../pipeline/model.js';
+import type { RunEvent, RunReporter, StageOutcome } from '../report/run-events.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { evaluate, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
+import { runShell } from './shell.js';
+import type { ProjectState } from './state.js';
+
+export interface EngineOptions {
+  readonly jobs: number;
+  readonly force: boolean;
+  /** Stages --force applies to (the targets); all selected stages when empty. */
+  readonly forced: ReadonlySet<StageId>;
+  readonly keepGoing: boolean;
+  readonly argv: readonly string[];
+}
+
+export interface StageRecord {
+  id: StageId;
+  outcome: StageOutcome;
+  reasons: readonly Reason[];
+  key?: string;
+  durationMs?: number;
+  exitCode?: number;
+  message?: string;
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly ok: boolean;
+  readonly interrupted?: NodeJS.Signals;
+  readonly stages: StageRecord[];
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, cpus().length);
+}
+
+export function newRunId(): string {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Which upstream stage produced a dep path of `stage`, from the graph's edge reasons. */
+export function producerLookup(g: ProjectGraph, stage: Stage): (path: string) => StageId | undefined {
+  return (path) => {
+    for (const pred of g.graph.predecessors(stage.id) ?? []) {
+      const reasons = g.reasons.get(edgeKey(pred, stage.id)) ?? [];
+      if (reasons.some((r) => r.kind === 'path' && r.dep.path === path)) return pred as StageId;
+    }
+    return undefined;
+  };
+}
+
+function freshnessContext(state: ProjectState, g: ProjectGraph, stage: Stage): FreshnessContext {
+  return { ws: state.ws, store: state.store, runCache: state.runCache, producerOf: producerLookup(g, stage) };
+}
+
+/** The verdict for one stage now; --force applies to the targets (or everything without targets). */
+export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>): Verdict {
+  const forced = options.force && (options.forced.size === 0 || options.forced.has(stage.id));
+  return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage), forced);
+}
+
+/**
+ * What a run would do, without doing it: each selected stage's verdict in
+ * topological order. A stage downstream of one that would run is reported as
+ * waiting on it, since its inputs may change.
+ */
+export function plan(state: ProjectState, g: ProjectGraph, selected: readonly StageId[], options: Pick<EngineOptions, 'force' | 'forced'>): StageRecord[] {
+  const chosen = new Set(selected);
+  const changing = new Set<StageId>();
+  return selected.map((id) => {
+    const stage = g.index.byId.get(id)!;
+    const verdict = decide(state, g, stage, options);
+    const ups = (g.graph.predecessors(id) ?? []).filter((p) => chosen.has(p as StageId) && changing.has(p as StageId));
+    const upstream: Reason[] = ups.map((u) => ({ kind: 'upstream', message: `upstream ${u} is stale` }));
+    switch (verdict.action) {
+      case 'frozen':
+        return { id, outcome: 'frozen', reasons: verdict.reasons };
+      case 'fresh':
+        if (upstream.length === 0) return { id, outcome: 'fresh', reasons: [], key: verdict.key };
+        changing.add(id);
+        return { id, outcome: 'would-run', reasons: upstream };
+      case 'restore':
+        // Restoring what the lock records changes nothing downstream sees; a run-cache hit does.
+        if (verdict.source === 'run-cache' || upstream.length > 0) changing.add(id);
+        return { id, outcome: upstream.length > 0 ? 'would-run' : 'would-restore', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
+      case 'run':
+        changing.add(id);
+        return { id, outcome: 'would-run', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
+    }
+  });
+}
+
+/** Capacity accounting for --jobs, gpus and mutexes. */
+class Resources {
+  private slots: number;
+  private gpus: number;
+  private readonly mutexes = new Set<string>();
+
+  constructor(
+    private readonly jobs: number,
+    private readonly gpuCapacity: number,
+  ) {
+    this.slots = jobs;
+    this.gpus = gpuCapacity;
+  }
+
+  private need(s: Stage) {
+    return { slots: Math.min(this.jobs, Math.max(1, Math.ceil(s.resources.cpus))), gpus: Math.min(this.gpuCapacity, s.resources.gpus) };
+  }
+
+  fits(s: Stage): boolean {
+    const n = this.need(s);
+    return n.slots <= this.slots && n.gpus <= this.gpus && s.resources.mutex.every((m) => !this.mutexes.has(m));
+  }
+
+  take(s: Stage): void {
+    const n = this.need(s);
+    this.slots -= n.slots;
+    this.gpus -= n.gpus;
+    for (const m of s.resources.mutex) this.mutexes.add(m);
+  }
+
+  give(s: Stage): void {
+    const n = this.need(s);
+    this.slots += n.slots;
+    this.gpus += n.gpus;
+    for (const m of s.resources.mutex) this.mutexes.delete(m);
+  }
+}
+
+export class Engine {
+  readonly runId = newRunId();
+  private readonly records = new Map<StageId, StageRecord>();
+  private readonly abort = new AbortController();
+  private interrupted: NodeJS.Signals | undefined;
+  private stopping = false;
+  private readonly logDir: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly g: ProjectGraph,
+    private readonly selected: readonly StageId[],
+    private readonly state: ProjectState,
+    private readonly reporter: RunReporter,
+    private readonly options: EngineOptions,
+  ) {
+    this.logDir = join(state.stateDir, 'logs', this.runId);
+  }
+
+  private stage(id: StageId): Stage {
+    return this.g.index.byId.get(id)!;
+  }
+
+  private emit(e: RunEvent): void {
+    this.reporter.event(e);
+  }
+
+  private finish(id: StageId, outcome: StageOutcome, reasons: readonly Reason[], extra: Partial<StageRecord> & { tail?: readonly string[]; log?: string } = {}): void {
+    const { tail, log, ...rest } = extra;
+    this.records.set(id, { id, outcome, reasons, ...rest });
+    this.emit({
+      type: 'stage-finished',
+      stage: id,
+      outcome,
+      reasons,
+      ...(rest.durationMs !== undefined ? { durationMs: rest.durationMs } : {}),
+      ...(rest.message !== undefined ? { message: rest.message } : {}),
+      ...(tail ? { tail } : {}),
+      ...(log ? { log } : {}),
+    });
+  }
+
+  /** Ctrl-C / SIGTERM: stop starting stages, kill the running ones (their whole groups). */
+  interrupt(signal: NodeJS.Signals): void {
+    if (this.interrupted) return;
+    this.interrupted = signal;
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  async run(): Promise<RunSummary> {
+    const started = Date.now();
+    const chosen = new Set(this.selected);
+    this.emit({ type: 'run-started', runId: this.runId, stages: this.selected.length, jobs: this.options.jobs });
+    const upstream = (id: StageId) => (this.g.graph.predecessors(id) ?? []).filter((p) => chosen.has(p as StageId)) as StageId[];
+    const pending = [...this.selected];
+    const running = new Map<StageId, Promise<void>>();
+    const resources = new Resources(this.options.jobs, Math.max(1, Number(process.env.MLPIPE_GPUS ?? 1)));
+
+    const done = (id: StageId) => {
+      const r = this.records.get(id);
+      return r !== undefined && r.outcome !== 'failed' && r.outcome !== 'skipped';
+    };
+
+    while (pending.length > 0 || running.size > 0) {
+      let progressed = false;
+      for (let i = 0; i < pending.length; ) {
+        const id = pending[i]!;
+        const ups = upstream(id);
+        const blocked = ups.find((u) => this.records.has(u) && !done(u));
+        if (blocked || (this.stopping && !this.interrupted)) {
+          pending.splice(i, 1);
+          const why = blocked ? `upstream ${blocked} ${this.records.get(blocked)!.outcome}` : 'an earlier stage failed';
+          this.finish(id, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
+          progressed = true;
+          continue;
+        }
+        if (this.interrupted || !ups.every((u) => this.records.has(u))) {
+          i++;
+          continue;
+        }
+        const stage = this.stage(id);
+        let verdict = this.decide(stage);
+        if (verdict.action !== 'run') {
+          const fallback = this.settleWithoutRunning(stage, verdict);
+          if (!fallback) {
+            pending.splice(i, 1);
+            progressed = true;
+            continue;
+          }
+          verdict = fallback;
+        }
+        if (!resources.fits(stage)) {
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        resources.take(stage);
+        running.set(
+          id,
+          this.execute(stage, verdict).finally(() => {
+            resources.give(stage);
+            running.delete(id);
+          }),
+        );
+        progressed = true;
+      }
+      if (this.interrupted && running.size === 0) break;
+      if (running.size > 0) await Promise.race(running.values());
+      else if (!progressed) break;
+    }
+
+    for (const id of pending) if (!this.records.has(id)) this.finish(id, 'skipped', [{ kind: 'interrupted', message: 'interrupted' }], { message: 'interrupted' });
+    const stages = this.selected.map((id) => this.records.get(id)!).filter(Boolean);
+    const ok = !this.interrupted && stages.every((s) => s.outcome !== 'failed' && s.outcome !== 'skipped');
+    const counts: Record<string, number> = {};
+    for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
+    this.state.index.flush();
+    this.writeRecord(started, ok, stages);
+    this.emit({ type: 'run-finished', runId: this.runId, ok, counts, durationMs: Date.now() - started, ...(this.interrupted ? { interrupted: this.interrupted } : {}) });
+    return { runId: this.runId, ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages };
+  }
+
+  private decide(stage: Stage): Verdict {
+    return decide(this.state, this.g, stage, this.options);
+  }
+
+  /** Settles a stage that needs no command; returns a run verdict when a restore turns out impossible. */
+  private settleWithoutRunning(stage: Stage, verdict: Exclude<Verdict, { action: 'run' }>): Extract<Verdict, { action: 'run' }> | undefined {
+    switch (verdict.action) {
+      case 'fresh':
+        this.finish(stage.id, 'fresh', [], { key: verdict.key });
+        return undefined;
+      case 'frozen':
+        this.finish(stage.id, 'frozen', verdict.reasons);
+        return undefined;
+      case 'restore': {
+        if (this.restoreOutputs(stage, verdict.outs)) {
+          if (verdict.source === 'run-cache') this.state.locks.set(stage, this.lockEntry(stage, verdict.key, verdict.record, verdict.outs));
+          const message = verdict.source === 'run-cache' ? `ran before with these inputs; ${verdict.reasons.map((r) => r.message).join('; ')}` : verdict.reasons.map((r) => r.message).join('; ');
+          this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message });
+          return undefined;
+        }
+        // A missing or corrupt object: run after all.
+        const corrupt = this.state.store.corrupt.length > 0 ? ` (corrupt cache object${this.state.store.corrupt.length > 1 ? 's' : ''} ${this.state.store.corrupt.join(', ')} discarded)` : '';
+        const reasons = [...verdict.reasons, { kind: 'cache', message: `cache could not restore the outputs${corrupt}` }];
+        return { action: 'run', key: verdict.key, record: verdict.record, reasons };
+      }
+    }
+    return undefined;
+  }
+
+  private restoreOutputs(stage: Stage, outs: Readonly<Record<string, LockOut>>): boolean {
+    const { ws, store } = this.state;
+    for (const [path, out] of Object.entries(outs)) {
+      const s = ws.state(path);
+      if (s.kind !== 'missing' && s.hash === out.hash) continue;
+      if (!store.restore(out.hash as ContentHash, out.files !== undefined, ws.abs(path))) return false;
+      ws.invalidate(path);
+    }
+    ignoreOutputs(this.root, stage.outs.filter((o) => o.cache));
+    return true;
+  }
+
+  private lockEntry(stage: Stage, key: string, record: KeyRecord, outs: Readonly<Record<string, LockOut>>): LockEntry {
+    return {
+      key,
+      ...(record.cmd ? { cmd: record.cmd } : {}),
+      ...(record.uses ? { uses: record.uses, with: record.with } : {}),
+      deps: record.deps,
+      ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
+      ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),
+      ...(record.wdir !== '.' ? { wdir: record.wdir } : {}),
+      outs,
+    };
+  }
+
+  /** Before a run: keep the current outputs in the cache, then clear them (unless persist). */
+  private prepareOutputs(stage: Stage): void {
+    const { ws, store } = this.state;
+    for (const out of stage.outs) {
+      const abs = ws.abs(out.path);
+      const s = ws.state(out.path);
+      if (s.kind !== 'missing') store.putState(abs, s);
+      if (!out.persist) rmSync(abs, { recursive: true, force: true });
+      mkdirSync(dirname(abs), { recursive: true });
+      ws.invalidate(out.path);
+    }
+  }
+
+  private async execute(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>): Promise<void> {
+    const started = Date.now();
+    const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
+    const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
+    mkdirSync(this.logDir, { recursive: true });
+    if (!stage.cmd) {
+      this.finish(stage.id, 'failed', verdict.reasons, { message: `built-in action ${stage.uses?.value} is not available yet`, durationMs: 0 });
+      this.stopIfNeeded();
+      return;
+    }
+    try {
+      this.prepareOutputs(stage);
+    } catch (e) {
+      this.finish(stage.id, 'failed', verdict.reasons, { message: `could not prepare outputs: ${(e as Error).message}`, durationMs: Date.now() - started });
+      this.stopIfNeeded();
+      return;
+    }
+    const attempts = 1 + stage.retries;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      this.emit({ type: 'stage-started', stage: stage.id, reasons: verdict.reasons, attempt });
+      const result = await runShell(
+        stage.cmd.map((c) => c.value),
+        {
+          cwd: this.state.ws.abs(stage.wdir === '.' ? '' : stage.wdir),
+          env: { ...stage.env, MLPIPE_STAGE: stage.id, MLPIPE_RUN_ID: this.runId },
+          ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
+          logFile,
+          onLine: (line) => this.emit({ type: 'stage-output', stage: stage.id, line }),
+          signal: this.abort.signal,
+        },
+      );
+      if (result.ok) {
+        const missing = this.finalize(stage, verdict);
+        if (missing) {
+          this.finish(stage.id, 'failed', verdict.reasons, { message: missing, durationMs: Date.now() - started, log: logShown, tail: result.tail });
+          this.stopIfNeeded();
+        } else this.finish(stage.id, 'ran', verdict.reasons, { key: verdict.key, durationMs: Date.now() - started });
+        return;
+      }
+      if (result.interrupted) {
+        this.finish(stage.id, 'failed', verdict.reasons, { message: 'interrupted', durationMs: Date.now() - started, log: logShown });
+        return;
+      }
+      if (attempt < attempts && !this.stopping) continue;
+      const what = result.timedOut
+        ? `timed out after ${stage.timeoutMs}ms`
+        : result.signal
+          ? `killed by ${result.signal}`
+          : `exit code ${result.exitCode}`;
+      this.finish(stage.id, 'failed', verdict.reasons, {
+        message: `${what}${stage.cmd.length > 1 ? ` in "${result.command}"` : ''}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
+        durationMs: Date.now() - started,
+        ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+        tail: result.tail.slice(-10),
+        log: logShown,
+      });
+      this.stopIfNeeded();
+      return;
+    }
+  }
+
+  private stopIfNeeded(): void {
+    if (!this.options.keepGoing) this.stopping = true;
+  }
+
+  /** After a successful command: check, hash and store outputs, write the lock entry. Returns a failure message. */
+  private finalize(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>): string | undefined {
+    const { ws, store } = this.state;
+    const outs: Record<string, LockOut> = {};
+    for (const out of stage.outs) {
+      ws.invalidate(out.path);
+      const s = ws.state(out.path);
+      if (s.kind === 'missing') return `did not create its declared output "${out.path}"`;
+      store.putState(ws.abs(out.path), s);
+      outs[out.path] = { ...lockState(s)!, cache: out.cache };
+    }
+    const entry = this.lockEntry(stage, verdict.key, verdict.record, outs);
+    this.state.locks.set(stage, entry);
+    this.state.runCache.put(entry);
+    ignoreOutputs(this.root, stage.outs.filter((o) => o.cache));
+    return undefined;
+  }
+
+  private writeRecord(started: number, ok: boolean, stages: StageRecord[]): void {
+    const dir = join(this.state.stateDir, 'runs');
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(
+      join(dir, `${this.runId}.json`),
+      `${JSON.stringify({ id: this.runId, argv: this.options.argv, started: new Date(started).toISOString(), finished: new Date().toISOString(), ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages }, null, 2)}\n`,
+    );
+  }
+}

@@ -1,0 +1,115 @@
+// Why a stage is stale, in words a user understands, and what to do about it:
+// nothing (fresh), restore its outputs from the cache (same key, or a key that
+// ran before), or run it. Pure: reads the workspace and cache, writes nothing.
+import { canonicalJson } from '../cache/canonical.js';
+import type { ContentHash } from '../cache/hash.js';
+import { WHOLE_FILE, keyRecord, recordOfLock, stageKey, type KeyRecord } from '../cache/key.js';
+import type { LockEntry, LockOut } from '../cache/lockfile.js';
+import type { RunCache } from '../cache/run-cache.js';
+import type { CacheStore } from '../cache/store.js';
+import type { Workspace } from '../cache/workspace.js';
+import type { Stage, StageId } from '../pipeline/model.js';
+
+export interface Reason {
+  /** never-run | cmd | action | dep | param | env | wdir | outs | output-missing | output-modified | always-run | forced | upstream | format */
+  readonly kind: string;
+  readonly message: string;
+}
+
+export type Verdict =
+  | { readonly action: 'fresh'; readonly key: string; readonly record: KeyRecord }
+  | { readonly action: 'frozen'; readonly reasons: Reason[] }
+  | { readonly action: 'restore'; readonly source: 'lock' | 'run-cache'; readonly key: string; readonly record: KeyRecord; readonly outs: Readonly<Record<string, LockOut>>; readonly reasons: Reason[] }
+  | { readonly action: 'run'; readonly key: string; readonly record: KeyRecord; readonly reasons: Reason[] };
+
+export interface FreshnessContext {
+  readonly ws: Workspace;
+  readonly store: CacheStore;
+  readonly runCache: RunCache;
+  /** Which stage produces a path, to say "upstream X produced new data". */
+  readonly producerOf: (depPath: string) => StageId | undefined;
+}
+
+function short(v: unknown): string {
+  const s = typeof v === 'string' ? v : canonicalJson(v);
+  return s === undefined ? 'unset' : s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** Differences between the record of the last run and the current one. */
+export function explain(stage: Stage, before: KeyRecord, now: KeyRecord, ctx: FreshnessContext): Reason[] {
+  const reasons: Reason[] = [];
+  if (canonicalJson(before.cmd) !== canonicalJson(now.cmd)) reasons.push({ kind: 'cmd', message: 'command changed' });
+  if (before.uses !== now.uses || canonicalJson(before.with) !== canonicalJson(now.with)) reasons.push({ kind: 'action', message: 'action or its inputs changed' });
+  for (const path of new Set([...Object.keys(before.deps), ...Object.keys(now.deps)])) {
+    const was = before.deps[path];
+    const is = now.deps[path];
+    if (!(path in before.deps)) reasons.push({ kind: 'dep', message: `dep added: ${path}` });
+    else if (!(path in now.deps)) reasons.push({ kind: 'dep', message: `dep removed: ${path}` });
+    else if (canonicalJson(was) !== canonicalJson(is)) {
+      const producer = ctx.producerOf(path);
+      if (is === null) reasons.push({ kind: 'dep', message: `dep missing: ${path}${producer ? ` (${producer} makes it)` : ''}` });
+      else if (producer) reasons.push({ kind: 'upstream', message: `upstream ${producer} produced new data: ${path}` });
+      else reasons.push({ kind: 'dep', message: `dep changed: ${path}` });
+    }
+  }
+  for (const file of new Set([...Object.keys(before.params), ...Object.keys(now.params)])) {
+    const a = before.params[file] ?? {};
+    const b = now.params[file] ?? {};
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const name = key === WHOLE_FILE ? file : key;
+      if (!(key in a)) reasons.push({ kind: 'param', message: `param added: ${name}` });
+      else if (!(key in b)) reasons.push({ kind: 'param', message: `param removed: ${name}` });
+      else if (canonicalJson(a[key]) !== canonicalJson(b[key])) reasons.push({ kind: 'param', message: key === WHOLE_FILE ? `params file changed: ${file}` : `param ${key}: ${short(a[key])} → ${short(b[key])}` });
+    }
+  }
+  if (canonicalJson(before.env) !== canonicalJson(now.env)) {
+    const names = new Set([...Object.keys(before.env), ...Object.keys(now.env)]);
+    for (const n of names) if (before.env[n] !== now.env[n]) reasons.push({ kind: 'env', message: `env ${n} changed` });
+  }
+  if (before.wdir !== now.wdir) reasons.push({ kind: 'wdir', message: `wdir: ${before.wdir} → ${now.wdir}` });
+  if (canonicalJson(Object.keys(before.outs).sort()) !== canonicalJson(Object.keys(now.outs).sort())) reasons.push({ kind: 'outs', message: 'outputs changed' });
+  return reasons;
+}
+
+/** Output paths whose workspace content differs from the lock, and whether the cache can put them back. */
+function outputProblems(outs: Readonly<Record<string, LockOut>>, ctx: FreshnessContext): { reasons: Reason[]; restorable: boolean } {
+  const reasons: Reason[] = [];
+  let restorable = true;
+  for (const [path, out] of Object.entries(outs)) {
+    const s = ctx.ws.state(path);
+    if (s.kind !== 'missing' && s.hash === out.hash) continue;
+    // Every output's bytes are kept in the cache, "cache: false" ones too (they are
+    // small metric files meant for git), so any of them can be put back.
+    const can = ctx.store.canRestore(out.hash as ContentHash, out.files !== undefined);
+    if (!can) restorable = false;
+    const what = s.kind === 'missing' ? 'output missing' : 'output modified';
+    const how = can ? 'restorable from cache' : 'not in the cache';
+    reasons.push({ kind: s.kind === 'missing' ? 'output-missing' : 'output-modified', message: `${what}: ${path} (${how})` });
+  }
+  return { reasons, restorable };
+}
+
+export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: FreshnessContext, force: boolean): Verdict {
+  if (stage.frozen) return { action: 'frozen', reasons: [{ kind: 'frozen', message: 'frozen' }] };
+  const record = keyRecord(stage, ctx.ws);
+  const key = stageKey(record);
+  if (force) return { action: 'run', key, record, reasons: [{ kind: 'forced', message: 'forced' }] };
+  if (stage.alwaysRun) return { action: 'run', key, record, reasons: [{ kind: 'always-run', message: 'always runs' }] };
+  if (entry && entry.key === key) {
+    const outs = outputProblems(entry.outs, ctx);
+    if (outs.reasons.length === 0) return { action: 'fresh', key, record };
+    if (outs.restorable) return { action: 'restore', source: 'lock', key, record, outs: entry.outs, reasons: outs.reasons };
+    return { action: 'run', key, record, reasons: outs.reasons };
+  }
+  let reasons: Reason[];
+  if (!entry) reasons = [{ kind: 'never-run', message: 'never run' }];
+  else {
+    reasons = explain(stage, recordOfLock(entry, record.outs), record, ctx);
+    if (reasons.length === 0) reasons = [{ kind: 'format', message: 'key format changed' }];
+  }
+  const cached = ctx.runCache.get(key);
+  if (cached && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined))) {
+    return { action: 'restore', source: 'run-cache', key, record, outs: cached.outs, reasons };
+  }
+  return { action: 'run', key, record, reasons };
+}

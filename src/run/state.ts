@@ -1,0 +1,79 @@
+// Everything a command needs from .mlpipe/ and the lock files, opened once:
+// the stat index, workspace hashing, the object store, the run-cache and the
+// lock file of each pipeline.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { initHashing } from '../cache/hash.js';
+import { lockPathFor, readLockFile, writeLockFile, type LockEntry, type LockFileData, type LockOut } from '../cache/lockfile.js';
+import { RunCache } from '../cache/run-cache.js';
+import { StatIndex } from '../cache/stat-index.js';
+import { CacheStore, type LinkMode } from '../cache/store.js';
+import { Workspace } from '../cache/workspace.js';
+import type { Diagnostic } from '../pipeline/diagnostic.js';
+import type { Pipeline, Stage } from '../pipeline/model.js';
+import { STATE_DIR } from '../pipeline/project.js';
+
+export class LockFiles {
+  private readonly byPipeline = new Map<string, { path: string; data: LockFileData }>();
+
+  constructor(root: string, pipelines: readonly Pipeline[], readonly diagnostics: Diagnostic[] = []) {
+    for (const p of pipelines) {
+      const path = lockPathFor(p.file.source.absPath);
+      const read = readLockFile(root, path);
+      diagnostics.push(...read.diagnostics);
+      this.byPipeline.set(p.name, { path, data: { schema: 1, stages: { ...read.lock.stages } } });
+    }
+  }
+
+  get(stage: Stage): LockEntry | undefined {
+    return this.byPipeline.get(stage.pipeline)?.data.stages[stage.name];
+  }
+
+  /** Records a stage's entry and rewrites its lock file atomically. */
+  set(stage: Stage, entry: LockEntry): void {
+    const lock = this.byPipeline.get(stage.pipeline)!;
+    lock.data.stages[stage.name] = entry;
+    writeLockFile(lock.path, lock.data);
+  }
+
+  /** Every output recorded in any lock file, for gc. */
+  *outputs(): Generator<LockOut> {
+    for (const { data } of this.byPipeline.values()) for (const e of Object.values(data.stages)) yield* Object.values(e.outs);
+  }
+}
+
+export interface ProjectState {
+  readonly stateDir: string;
+  readonly index: StatIndex;
+  readonly ws: Workspace;
+  readonly store: CacheStore;
+  readonly runCache: RunCache;
+  readonly locks: LockFiles;
+}
+
+/** `.mlpipe/config.yaml`: `cache: { link: copy | hardlink | symlink }`. */
+function linkMode(stateDir: string): LinkMode {
+  const file = join(stateDir, 'config.yaml');
+  if (!existsSync(file)) return 'copy';
+  try {
+    const link = (parse(readFileSync(file, 'utf8')) as { cache?: { link?: string } } | null)?.cache?.link;
+    return link === 'hardlink' || link === 'symlink' ? link : 'copy';
+  } catch {
+    return 'copy';
+  }
+}
+
+export async function openState(root: string, pipelines: readonly Pipeline[]): Promise<ProjectState> {
+  await initHashing();
+  const stateDir = join(root, STATE_DIR);
+  const index = StatIndex.load(stateDir);
+  return {
+    stateDir,
+    index,
+    ws: new Workspace(root, index),
+    store: new CacheStore(stateDir, linkMode(stateDir)),
+    runCache: new RunCache(stateDir),
+    locks: new LockFiles(root, pipelines),
+  };
+}
