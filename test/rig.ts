@@ -1,13 +1,15 @@
 // Test rig for end-to-end tests: a temp project directory, files written into
 // it, and the built CLI run in it as a user would run it.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(REPO, 'bin', 'mlpipe.js');
+
+export type RunEvent = Record<string, unknown> & { type: string };
 
 export interface RunResult {
   readonly code: number;
@@ -34,6 +36,26 @@ export class Rig {
 
   run(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunResult {
     return runCli(args, { cwd: options.cwd ?? this.dir, ...(options.env ? { env: options.env } : {}) });
+  }
+
+  /** `mlpipe run --json ARGS`: exit code, each stage's outcome and the raw events. */
+  runJson(args: string[] = [], options: { env?: Record<string, string> } = {}): { code: number; outcomes: Record<string, string>; events: RunEvent[]; stderr: string } {
+    const r = this.run(['run', '--json', ...args], options);
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as RunEvent);
+    const outcomes: Record<string, string> = {};
+    for (const e of events) if (e.type === 'stage-finished') outcomes[e.stage as string] = e.outcome as string;
+    return { code: r.code, outcomes, events, stderr: r.stderr };
+  }
+
+  read(path: string): string {
+    return readFileSync(join(this.dir, path), 'utf8');
+  }
+
+  exists(path: string): boolean {
+    return existsSync(join(this.dir, path));
   }
 
   cleanup(): void {

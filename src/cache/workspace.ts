@@ -28,6 +28,8 @@ const SKIP_DIRS = new Set(['.git', '.mlpipe', 'node_modules']);
 
 export class Workspace {
   private readonly memo = new Map<string, PathState>();
+  /** States that paths will have once restored, for planning (status, --dry-run) without writing. */
+  private readonly assumed = new Map<string, PathState>();
 
   constructor(
     readonly root: string,
@@ -53,9 +55,32 @@ export class Workspace {
     return { hash, size };
   }
 
+  /** Plans as if `rel` already had this state (an output the cache would restore). */
+  assume(rel: string, state: PathState): void {
+    this.assumed.set(rel, state);
+    this.invalidate(rel);
+  }
+
+  private assumedState(rel: string): PathState | undefined {
+    const exact = this.assumed.get(rel);
+    if (exact) return exact;
+    for (const [path, s] of this.assumed) {
+      if (s.kind !== 'dir' || !rel.startsWith(`${path}/`)) continue;
+      const inner = rel.slice(path.length + 1);
+      const file = s.manifest.find(([p]) => p === inner);
+      if (file) return { kind: 'file', hash: file[1], size: file[2] };
+      const below = s.manifest.filter(([p]) => p.startsWith(`${inner}/`)).map(([p, h, n]) => [p.slice(inner.length + 1), h, n] as ManifestEntry);
+      if (below.length === 0) return { kind: 'missing' };
+      return { kind: 'dir', hash: manifestHash(below), size: below.reduce((a, e) => a + e[2], 0), manifest: below };
+    }
+    return undefined;
+  }
+
   state(rel: string): PathState {
     const memo = this.memo.get(rel);
     if (memo) return memo;
+    const assumed = this.assumed.size > 0 ? this.assumedState(rel) : undefined;
+    if (assumed) return this.remember(rel, assumed);
     let st: BigIntStats;
     try {
       st = statSync(this.abs(rel), { bigint: true });

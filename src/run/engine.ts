@@ -109,6 +109,10 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
       case 'restore':
         // Restoring what the lock records changes nothing downstream sees; a run-cache hit does.
         if (verdict.source === 'run-cache' || upstream.length > 0) changing.add(id);
+        for (const [path, out] of Object.entries(verdict.outs)) {
+          const manifest = out.files !== undefined ? state.store.readManifest(out.hash as ContentHash) : undefined;
+          state.ws.assume(path, manifest ? { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest } : { kind: 'file', hash: out.hash as ContentHash, size: out.size });
+        }
         return { id, outcome: upstream.length > 0 ? 'would-run' : 'would-restore', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
       case 'run':
         changing.add(id);
