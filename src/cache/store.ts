@@ -99,12 +99,21 @@ export class CacheStore {
     }
   }
 
-  /** Whether a recorded output could be restored: every object present (not yet verified). */
-  canRestore(hash: ContentHash, isDir: boolean): boolean {
-    if (!this.has(hash)) return false;
-    if (!isDir) return true;
+  /**
+   * Whether a recorded output could be restored: every object present. File
+   * objects are verified when restored; a directory's manifest is verified now.
+   */
+  restorable(hash: ContentHash, isDir: boolean): 'yes' | 'missing' | 'corrupt' {
+    if (!this.has(hash)) return 'missing';
+    if (!isDir) return 'yes';
+    const before = this.corrupt.length;
     const manifest = this.readManifest(hash);
-    return manifest !== undefined && manifest.every(([, h]) => this.has(h));
+    if (!manifest) return this.corrupt.length > before ? 'corrupt' : 'missing';
+    return manifest.every(([, h]) => this.has(h)) ? 'yes' : 'missing';
+  }
+
+  canRestore(hash: ContentHash, isDir: boolean): boolean {
+    return this.restorable(hash, isDir) === 'yes';
   }
 
   private placeFile(hash: ContentHash, dest: string): void {

@@ -80,10 +80,10 @@ function outputProblems(outs: Readonly<Record<string, LockOut>>, ctx: FreshnessC
     if (s.kind !== 'missing' && s.hash === out.hash) continue;
     // Every output's bytes are kept in the cache, "cache: false" ones too (they are
     // small metric files meant for git), so any of them can be put back.
-    const can = ctx.store.canRestore(out.hash as ContentHash, out.files !== undefined);
-    if (!can) restorable = false;
+    const can = ctx.store.restorable(out.hash as ContentHash, out.files !== undefined);
+    if (can !== 'yes') restorable = false;
     const what = s.kind === 'missing' ? 'output missing' : 'output modified';
-    const how = can ? 'restorable from cache' : 'not in the cache';
+    const how = can === 'yes' ? 'restorable from cache' : can === 'corrupt' ? `corrupt cache object ${out.hash} discarded` : 'not in the cache';
     reasons.push({ kind: s.kind === 'missing' ? 'output-missing' : 'output-modified', message: `${what}: ${path} (${how})` });
   }
   return { reasons, restorable };
