@@ -71,7 +71,7 @@ export class StatIndex {
   record(path: string, st: BigIntStats, hash: ContentHash): void {
     const entry: Entry = { s: String(st.size), m: String(st.mtimeNs), i: String(st.ino), c: String(st.ctimeNs), h: hash };
     const now = BigInt(Date.now()) * 1_000_000n;
-    if (now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS) return;
+    if (now - st.mtimeNs < RACY_NS) return;
     const previous = this.entries.get(path);
     if (previous && sameStat(previous, st) && previous.h === hash) return;
     this.entries.set(path, entry);

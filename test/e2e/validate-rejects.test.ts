@@ -225,3 +225,12 @@ describe('validate rejects', () => {
     expect(readdirSync(rig.dir).sort()).toEqual(['pipelines']);
   });
 });
+
+describe('built-in actions', () => {
+  it('an unknown action is rejected at its position', () => {
+    rig = new Rig().write({ 'pipelines/p.yaml': 'stages:\n  a:\n    uses: mlpipe/trian\n    with: {x: 1}\n' });
+    const r = rig.run(['validate']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/^pipelines\/p.yaml:3:11: error: unknown built-in action "mlpipe\/trian"/);
+  });
+});
