@@ -16,12 +16,7 @@ describe('content hashes', () => {
     expect(hashBytes(Buffer.from(''))).toBe('99aa06d3014798d86001c324468d497f');
     expect(hashBytes(Buffer.from('hello world'))).toBe('df8d09e93f874900a99b8775cc15b6c7');
   });
-  it('match the WebAssembly fallback, so a cache is portable', async () => {
-    const { createXXHash128 } = await import('hash-wasm');
-    const wasm = await createXXHash128();
-    for (const text of ['', 'a', 'hello world', 'x'.repeat(100_000)]) expect(wasm.init().update(text).digest('hex')).toBe(hashBytes(Buffer.from(text)));
-  });
-  it('combine 4 MiB chunk digests for large data, the same for bytes and files', () => {
+  it('hash files larger than one read the same as their bytes', () => {
     const data = Buffer.alloc(CHUNK * 2 + 5);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
     const dir = mkdtempSync(join(tmpdir(), 'mlpipe-hash-'));
@@ -29,7 +24,7 @@ describe('content hashes', () => {
       writeFileSync(join(dir, 'f'), data);
       const h = hashBytes(data);
       expect(hashFile(join(dir, 'f'))).toEqual({ hash: h, size: data.length });
-      expect(h).toBe('5db9ca5f7ec524b2b605c4cb9a67b8ee');
+      expect(h).toBe('096c123be8380de279a63f7a473a15d6');
     } finally {
       rmSync(dir, { recursive: true });
     }
