@@ -292,3 +292,19 @@ describe('checkout, gc and the cache', () => {
     expect(rig.read('out/v.txt')).toBe('2\n');
   });
 });
+
+describe('link modes', () => {
+  for (const link of ['hardlink', 'symlink'] as const) {
+    it(`restores by ${link} when .mlpipe/config.yaml asks for it`, async () => {
+      const { lstatSync, statSync } = await import('node:fs');
+      rig = new Rig().write({ '.mlpipe/config.yaml': `cache:\n  link: ${link}\n`, 'pipelines/p.yaml': 'stages:\n  a:\n    cmd: echo data > a.txt\n    outs: [a.txt]\n' });
+      rig.runJson();
+      require('node:fs').rmSync(join(rig.dir, 'a.txt'));
+      expect(rig.runJson().outcomes['p:a']).toBe('restored');
+      expect(rig.read('a.txt')).toBe('data\n');
+      const st = lstatSync(join(rig.dir, 'a.txt'));
+      if (link === 'symlink') expect(st.isSymbolicLink()).toBe(true);
+      else expect(statSync(join(rig.dir, 'a.txt')).nlink).toBe(2);
+    });
+  }
+});
