@@ -9,7 +9,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${pkg.version}\n`);
 } else {
   try {
-    const { main } = await import('../dist/cli/main.js');
+    const { main } = await import('../dist/bundle/main.js');
     process.exitCode = await main(args);
   } catch (e) {
     // A bug, not bad input: say so briefly; MLPIPE_DEBUG=1 shows the stack.

@@ -1,10 +1,11 @@
 // The pure analysis every command shares: load → check → expand → graph.
 // It reads files and writes nothing, so validate, dag, status and an editor
 // integration can all call it.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { dedupeDiagnostics, hasErrors, warning, type Diagnostic } from './pipeline/diagnostic.js';
 import type { Pipeline } from './pipeline/model.js';
-import { discoverPipelineFiles, displayPath, loadProject } from './pipeline/project.js';
+import { STATE_DIR, discoverPipelineFiles, displayPath, loadProject } from './pipeline/project.js';
+import { ParseCache } from './pipeline/parse-cache.js';
 import { buildGraph, type ProjectGraph } from './graph/build.js';
 
 export interface Analysis {
@@ -22,11 +23,11 @@ export interface Analysis {
  * files; the project's other pipelines are still loaded, as the context the
  * graph needs, and their own errors are summarised in one warning.
  */
-export function analyze(root: string, only?: readonly string[], overrides?: ReadonlyMap<string, unknown>): Analysis {
+export function analyze(root: string, only?: readonly string[], overrides?: ReadonlyMap<string, unknown>, cache?: ParseCache): Analysis {
   const projectFiles = discoverPipelineFiles(root);
   const focus = only?.map((f) => resolve(f));
   const files = focus ? [...new Set([...projectFiles, ...focus])] : projectFiles;
-  const project = loadProject(root, files, overrides);
+  const project = loadProject(root, files, overrides, cache ?? ParseCache.load(join(root, STATE_DIR)));
   let diagnostics: Diagnostic[] = project.diagnostics;
   let graph: ProjectGraph | undefined;
   if (!hasErrors(project.diagnostics) || focus) {

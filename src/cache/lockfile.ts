@@ -9,6 +9,7 @@ import validateLock from '../generated/lock-validate.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
 import { checkAgainst } from '../pipeline/schema-check.js';
 import { readYamlFile } from '../pipeline/yaml-file.js';
+import type { ParseCache } from '../pipeline/parse-cache.js';
 import { displayPath } from '../pipeline/project.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { sortedDeep } from './canonical.js';
@@ -50,10 +51,10 @@ export function lockPathFor(pipelineFile: string): string {
   return join(dirname(pipelineFile), `${basename(pipelineFile, extname(pipelineFile))}.lock`);
 }
 
-export function readLockFile(root: string, path: string): { lock: LockFileData; diagnostics: Diagnostic[] } {
+export function readLockFile(root: string, path: string, cache?: ParseCache): { lock: LockFileData; diagnostics: Diagnostic[] } {
   const empty: LockFileData = { schema: 1, stages: {} };
   if (!existsSync(path)) return { lock: empty, diagnostics: [] };
-  const read = readYamlFile(path, displayPath(root, path));
+  const read = readYamlFile(path, displayPath(root, path), cache);
   if (!read.file || read.diagnostics.some((d) => d.severity === 'error')) return { lock: empty, diagnostics: read.diagnostics };
   if (read.file.data === null) return { lock: empty, diagnostics: [] };
   const diagnostics = checkAgainst(validateLock, read.file);
@@ -65,6 +66,8 @@ export function serializeLock(lock: LockFileData): string {
   return HEADER + stringify(sortedDeep(lock), { lineWidth: 0, sortMapEntries: true });
 }
 
-export function writeLockFile(path: string, lock: LockFileData): void {
+export function writeLockFile(path: string, lock: LockFileData, cache?: ParseCache): void {
   writeFileAtomic(path, serializeLock(lock));
+  // These are the bytes just written: the next run need not parse them.
+  cache?.set(path, JSON.parse(JSON.stringify(sortedDeep(lock))), true);
 }

@@ -6,7 +6,8 @@
 import { appendFileSync, mkdirSync, readFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { hashBytes, type ContentHash } from './hash.js';
+import { createHash } from 'node:crypto';
+import type { ContentHash } from './hash.js';
 
 interface Entry {
   readonly s: string; // size
@@ -19,8 +20,9 @@ interface Entry {
 /** Files changed this recently may change again within one timestamp tick: not persisted (git's "racy" rule). */
 const RACY_NS = 100_000_000n;
 
+/** A line checksum from node's built-in crypto, so loading the index needs no WebAssembly. */
 function checksum(json: string): string {
-  return hashBytes(Buffer.from(json)).slice(0, 12);
+  return createHash('sha1').update(json).digest('hex').slice(0, 12);
 }
 
 function sameStat(e: Entry, st: BigIntStats): boolean {

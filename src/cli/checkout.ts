@@ -1,5 +1,6 @@
 // `mlpipe checkout [TARGET...]`: puts the outputs recorded in the lock files
 // back from the cache (after a `git checkout` of another branch, or a deletion).
+import { flushState } from '../run/state.js';
 import type { ContentHash } from '../cache/hash.js';
 import { ProjectLock } from '../run/project-lock.js';
 import { EXIT, type CliContext } from './context.js';
@@ -30,7 +31,7 @@ export async function runCheckout(ctx: CliContext, targets: string[], argv: stri
         } else failed.push(path);
       }
     }
-    state.index.flush();
+    flushState(state);
     if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, restored, failed, unchanged, corrupt: state.store.corrupt }, null, 2));
     else {
       for (const p of restored) ctx.out(`restored ${p}`);

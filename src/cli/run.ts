@@ -1,5 +1,6 @@
 // `mlpipe run [TARGET...]`: runs what is stale, in parallel, with the project
 // lock held; `--dry-run` prints the plan instead.
+import { flushState } from '../run/state.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession } from './session.js';
 import { Engine, defaultJobs, plan } from '../run/engine.js';
@@ -61,7 +62,7 @@ export async function runRun(ctx: CliContext, targets: string[], options: RunOpt
         counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
         reporter.event({ type: 'stage-finished', stage: r.id, outcome: r.outcome, reasons: r.reasons });
       }
-      session.state.index.flush();
+      flushState(session.state);
       reporter.event({ type: 'run-finished', runId: 'dry-run', ok: true, counts, durationMs: 0 });
       return EXIT.ok;
     }

@@ -7,6 +7,10 @@ import { selectStages, type SelectionMode } from '../graph/select.js';
 import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
 import type { StageId } from '../pipeline/model.js';
 import { openState, type ProjectState } from '../run/state.js';
+import { initHashing } from '../cache/hash.js';
+import { ParseCache } from '../pipeline/parse-cache.js';
+import { STATE_DIR } from '../pipeline/project.js';
+import { join } from 'node:path';
 import type { CliContext } from './context.js';
 
 export interface Session {
@@ -48,12 +52,16 @@ export async function openSession(ctx: CliContext, options: SessionOptions): Pro
   if ('diagnostic' in found) return [found.diagnostic];
   const sets = parseSets(options.sets ?? []);
   if (sets.diagnostics.length > 0) return sets.diagnostics;
-  const result = analyze(found.root, undefined, sets.overrides);
+  // The WebAssembly hasher compiles off the main thread while the YAML is read.
+  const hashing = initHashing();
+  const parseCache = ParseCache.load(join(found.root, STATE_DIR));
+  const result = analyze(found.root, undefined, sets.overrides, parseCache);
   if (!result.ok || !result.graph) return [...result.diagnostics];
   const selection = selectStages(result.graph, options.targets, options.mode);
   if (hasErrors(selection.diagnostics)) return selection.diagnostics;
   const targeted = new Set(options.targets.length > 0 ? selectStages(result.graph, options.targets, 'single').ids : []);
-  const state = await openState(found.root, result.pipelines);
+  await hashing;
+  const state = await openState(found.root, result.pipelines, parseCache);
   if (hasErrors(state.locks.diagnostics)) return state.locks.diagnostics;
   ctx.report(result.diagnostics); // warnings
   return { root: found.root, g: result.graph, selected: selection.ids, targeted, state };

@@ -1,5 +1,6 @@
 // `mlpipe status [TARGET...]`: what is stale and why, without running anything.
 // `--check` exits 1 when anything is stale (for pre-commit hooks and CI).
+import { flushState } from '../run/state.js';
 import { plan } from '../run/engine.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession } from './session.js';
@@ -19,7 +20,7 @@ export async function runStatus(ctx: CliContext, targets: string[], options: Sta
   const session = await openSession(ctx, { targets, mode: 'upstream' });
   if (Array.isArray(session)) return ctx.fail(session);
   const records = plan(session.state, session.g, session.selected, { force: false, forced: new Set() });
-  session.state.index.flush();
+  flushState(session.state);
   const stale = records.filter((r) => r.outcome === 'would-run' || r.outcome === 'would-restore');
   if (ctx.json) {
     ctx.out(

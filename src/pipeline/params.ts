@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
+import { ParseCache } from './parse-cache.js';
 
 export type KeySegment = string | number;
 
@@ -72,12 +73,13 @@ export class ParamsFiles {
   constructor(
     private readonly root: string,
     private readonly overrides: ReadonlyMap<string, unknown> = new Map(),
+    private readonly cache: ParseCache = ParseCache.none(),
   ) {}
 
   load(path: string): { file?: YamlFile; diagnostics: Diagnostic[] } {
     let entry = this.files.get(path);
     if (!entry) {
-      entry = readYamlFile(join(this.root, path), path);
+      entry = readYamlFile(join(this.root, path), path, this.cache);
       if (entry.file && this.overrides.size > 0 && isRecord(entry.file.data)) {
         const data = structuredClone(entry.file.data);
         for (const [key, value] of this.overrides) {

@@ -10,6 +10,7 @@ import { SymlinkGuard } from './paths.js';
 import { checkSchema } from './schema-check.js';
 import { isRecord } from './params.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
+import { ParseCache } from './parse-cache.js';
 import { closest } from '../util/suggest.js';
 
 export const PIPELINES_DIR = 'pipelines';
@@ -60,13 +61,18 @@ export interface LoadedProject {
  * file of the project; a file that fails to load or check is left out of the
  * result and its diagnostics are returned.
  */
-export function loadProject(root: string, files: string[] = discoverPipelineFiles(root), overrides: ReadonlyMap<string, unknown> = new Map()): LoadedProject {
+export function loadProject(
+  root: string,
+  files: string[] = discoverPipelineFiles(root),
+  overrides: ReadonlyMap<string, unknown> = new Map(),
+  cache: ParseCache = ParseCache.none(),
+): LoadedProject {
   const diagnostics: Diagnostic[] = [];
-  const ctx: ExpandContext = { root, params: new ParamsFiles(root, overrides), guard: new SymlinkGuard(root), reportedParams: new Set() };
+  const ctx: ExpandContext = { root, params: new ParamsFiles(root, overrides, cache), guard: new SymlinkGuard(root), reportedParams: new Set() };
   const pipelines: Pipeline[] = [];
   const byName = new Map<string, YamlFile>();
   for (const abs of files) {
-    const read = readYamlFile(abs, displayPath(root, abs));
+    const read = readYamlFile(abs, displayPath(root, abs), cache);
     diagnostics.push(...read.diagnostics);
     const file = read.file;
     if (!file || read.diagnostics.some((d) => d.severity === 'error')) continue;

@@ -1,5 +1,8 @@
 // A text file that diagnostics can point into: its display path, its text and
 // an index of line starts, so an offset becomes a 1-based line and column.
+// The text may be read lazily: a file taken from the parse cache is only read
+// again if a diagnostic needs to show it.
+import { readFileSync } from 'node:fs';
 
 /** A byte range inside a source file, as string offsets [start, end). */
 export interface Location {
@@ -15,13 +18,27 @@ export interface LinePosition {
 
 export class SourceFile {
   private lineStarts: number[] | undefined;
+  private content: string | undefined;
 
   constructor(
     /** Path as shown to users: relative to the project root when inside it. */
     readonly path: string,
     readonly absPath: string,
-    readonly text: string,
-  ) {}
+    text?: string,
+  ) {
+    this.content = text;
+  }
+
+  get text(): string {
+    if (this.content === undefined) {
+      try {
+        this.content = readFileSync(this.absPath, 'utf8').replace(/^\ufeff/, '');
+      } catch {
+        this.content = '';
+      }
+    }
+    return this.content;
+  }
 
   private starts(): number[] {
     if (this.lineStarts === undefined) {
@@ -56,5 +73,19 @@ export class SourceFile {
 
   at(start: number, end: number = start): Location {
     return { file: this, start, end: Math.max(start, end) };
+  }
+
+  /** A location whose offsets are worked out only if someone asks for them. */
+  lazy(compute: () => { start: number; end: number }): Location {
+    let range: { start: number; end: number } | undefined;
+    return {
+      file: this,
+      get start() {
+        return (range ??= compute()).start;
+      },
+      get end() {
+        return (range ??= compute()).end;
+      },
+    };
   }
 }

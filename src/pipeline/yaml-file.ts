@@ -16,15 +16,30 @@ import {
 } from 'yaml';
 import { error, warning, type Diagnostic } from './diagnostic.js';
 import { SourceFile, type Location } from './source.js';
+import { ParseCache } from './parse-cache.js';
 
 /** Pipeline and params files larger than this are refused before parsing. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 export interface YamlFile {
   readonly source: SourceFile;
+  /** The document with source positions; built lazily for files from the parse cache. */
   readonly doc: Document.Parsed;
   /** The plain JS value of the document (null for an empty one). */
   readonly data: unknown;
+}
+
+const PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: true, merge: true, strict: true } as const;
+
+function cachedFile(source: SourceFile, data: unknown): YamlFile {
+  let doc: Document.Parsed | undefined;
+  return {
+    source,
+    data,
+    get doc() {
+      return (doc ??= parseDocument(source.text, PARSE_OPTIONS));
+    },
+  };
 }
 
 export interface ReadResult {
@@ -52,11 +67,14 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
-export function readYamlFile(absPath: string, displayPath: string): ReadResult {
+export function readYamlFile(absPath: string, displayPath: string, cache: ParseCache = ParseCache.none()): ReadResult {
   const empty = new SourceFile(displayPath, absPath, '');
   let bytes: Buffer;
   try {
-    const size = statSync(absPath).size;
+    const st = statSync(absPath, { bigint: true });
+    const hit = cache.get(absPath, st);
+    if (hit) return { file: cachedFile(new SourceFile(displayPath, absPath), hit.data), diagnostics: [] };
+    const size = Number(st.size);
     if (size > MAX_FILE_BYTES) {
       return {
         diagnostics: [
@@ -74,7 +92,9 @@ export function readYamlFile(absPath: string, displayPath: string): ReadResult {
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read file: ${(e as Error).message}`;
     return { diagnostics: [error('unreadable-file', reason, empty.at(0))] };
   }
-  return parseYamlBytes(bytes, absPath, displayPath);
+  const result = parseYamlBytes(bytes, absPath, displayPath);
+  if (result.file && result.diagnostics.length === 0) cache.set(absPath, result.file.data);
+  return result;
 }
 
 export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: string): ReadResult {
@@ -99,7 +119,7 @@ export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: 
 
 export function parseYamlText(source: SourceFile): ReadResult {
   const diagnostics: Diagnostic[] = [];
-  const doc = parseDocument(source.text, { prettyErrors: false, uniqueKeys: true, merge: true, strict: true });
+  const doc = parseDocument(source.text, PARSE_OPTIONS);
   // After the first syntax error the parser is out of step and the rest are
   // echoes of it; duplicate keys and tabs are independent, so all of those count.
   let syntaxSeen = false;
@@ -192,6 +212,14 @@ function findPair(doc: Document.Parsed, map: YamlNode, key: string): Pair | unde
  * document. Falls back to the nearest enclosing node that exists.
  */
 export function locate(file: YamlFile, path: readonly PathSegment[], part: 'value' | 'key' = 'value'): Location {
+  // Worked out only when a diagnostic is shown: most locations never are.
+  return file.source.lazy(() => {
+    const loc = resolveLocation(file, path, part);
+    return { start: loc.start, end: loc.end };
+  });
+}
+
+function resolveLocation(file: YamlFile, path: readonly PathSegment[], part: 'value' | 'key'): Location {
   const { doc, source } = file;
   let node: YamlNode | null | undefined = doc.contents as YamlNode | null;
   let best = rangeOf(node, source) ?? source.at(0);

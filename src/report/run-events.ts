@@ -53,11 +53,9 @@ export class PlainReporter implements RunReporter {
             this.err(`${c.green('↺')} ${e.stage}: restored from cache (${e.message ?? e.reasons.map((r) => r.message).join('; ')})`);
             break;
           case 'fresh':
-            this.err(`${c.dim('·')} ${e.stage}: fresh`);
-            break;
           case 'frozen':
-            this.err(`${c.dim('·')} ${e.stage}: frozen`);
-            break;
+            break; // counted in the summary; a line each would drown what changed
+
           case 'skipped':
             this.err(`${c.yellow('⊘')} ${e.stage}: skipped, ${e.message ?? ''}`);
             break;

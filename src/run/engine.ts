@@ -12,6 +12,7 @@
 //                                └─ run ◀─────────────────────┘
 //                                    ├─ success → store, lock ──▶ done
 //                                    └─ failure (after retries) ─▶ failed → downstream skipped
+import { flushState } from './state.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -276,7 +277,7 @@ export class Engine {
     const ok = !this.interrupted && stages.every((s) => s.outcome !== 'failed' && s.outcome !== 'skipped');
     const counts: Record<string, number> = {};
     for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
-    this.state.index.flush();
+    flushState(this.state);
     this.writeRecord(started, ok, stages);
     this.emit({ type: 'run-finished', runId: this.runId, ok, counts, durationMs: Date.now() - started, ...(this.interrupted ? { interrupted: this.interrupted } : {}) });
     return { runId: this.runId, ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages };

@@ -3,7 +3,6 @@
 // line to its log file and to the reporter, and the last lines kept for the
 // failure message.
 import { createWriteStream } from 'node:fs';
-import { execa } from 'execa';
 
 export interface ShellOptions {
   readonly cwd: string;
@@ -46,6 +45,8 @@ export async function runShell(commands: readonly string[], options: ShellOption
     if (tail.length > TAIL_LINES) tail.shift();
     options.onLine(line);
   };
+  // execa is loaded with the first stage that runs: a no-op run never pays for it.
+  const { execa } = await import('execa');
   try {
     for (const command of commands) {
       if (options.signal.aborted) return { ok: false, timedOut: false, interrupted: true, command, tail };

@@ -13,14 +13,20 @@ import { Workspace } from '../cache/workspace.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
 import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
+import type { ParseCache } from '../pipeline/parse-cache.js';
 
 export class LockFiles {
   private readonly byPipeline = new Map<string, { path: string; data: LockFileData }>();
 
-  constructor(root: string, pipelines: readonly Pipeline[], readonly diagnostics: Diagnostic[] = []) {
+  constructor(
+    root: string,
+    pipelines: readonly Pipeline[],
+    private readonly cache: ParseCache,
+    readonly diagnostics: Diagnostic[] = [],
+  ) {
     for (const p of pipelines) {
       const path = lockPathFor(p.file.source.absPath);
-      const read = readLockFile(root, path);
+      const read = readLockFile(root, path, cache);
       diagnostics.push(...read.diagnostics);
       this.byPipeline.set(p.name, { path, data: { schema: 1, stages: { ...read.lock.stages } } });
     }
@@ -34,7 +40,7 @@ export class LockFiles {
   set(stage: Stage, entry: LockEntry): void {
     const lock = this.byPipeline.get(stage.pipeline)!;
     lock.data.stages[stage.name] = entry;
-    writeLockFile(lock.path, lock.data);
+    writeLockFile(lock.path, lock.data, this.cache);
   }
 
   /** Every output recorded in any lock file, for gc. */
@@ -45,6 +51,7 @@ export class LockFiles {
 
 export interface ProjectState {
   readonly stateDir: string;
+  readonly parseCache: ParseCache;
   readonly index: StatIndex;
   readonly ws: Workspace;
   readonly store: CacheStore;
@@ -64,16 +71,23 @@ function linkMode(stateDir: string): LinkMode {
   }
 }
 
-export async function openState(root: string, pipelines: readonly Pipeline[]): Promise<ProjectState> {
+export async function openState(root: string, pipelines: readonly Pipeline[], parseCache: ParseCache): Promise<ProjectState> {
   await initHashing();
   const stateDir = join(root, STATE_DIR);
   const index = StatIndex.load(stateDir);
   return {
     stateDir,
+    parseCache,
     index,
     ws: new Workspace(root, index),
     store: new CacheStore(stateDir, linkMode(stateDir)),
     runCache: new RunCache(stateDir),
-    locks: new LockFiles(root, pipelines),
+    locks: new LockFiles(root, pipelines, parseCache),
   };
+}
+
+/** Persists what this process learnt: the stat index and the parse cache. */
+export function flushState(state: ProjectState): void {
+  state.index.flush();
+  state.parseCache.flush();
 }
