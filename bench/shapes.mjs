@@ -2,7 +2,8 @@
 // every tool. Each stage reads its upstream outputs and one private input file
 // (src/in<i>.txt, so a "leaf change" can touch a stage in the middle), appends
 // its name to runs.log (how the benchmark counts executions) and writes one
-// output, out/s<i>.txt.
+// small output, out/s<i>.txt: the checksum of its inputs, so outputs stay a few
+// bytes however deep the graph (concatenating inputs would double per layer).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -49,7 +50,7 @@ export function expectedRerun(ups, changed) {
 
 function command(i, us) {
   const inputs = [...us.map((u) => `out/s${u}.txt`), `src/in${i}.txt`].join(' ');
-  return `echo s${i} >> runs.log; cat ${inputs} > out/s${i}.txt`;
+  return `echo s${i} >> runs.log; cat ${inputs} | cksum > out/s${i}.txt`;
 }
 
 function sinks(ups) {

@@ -4,7 +4,6 @@
 // against schemas/lock.schema.json when read.
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { stringify } from 'yaml';
 import validateLock from '../generated/lock-validate.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
 import { checkAgainst } from '../pipeline/schema-check.js';
@@ -12,7 +11,7 @@ import { readYamlFile } from '../pipeline/yaml-file.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
 import { displayPath } from '../pipeline/project.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { sortedDeep } from './canonical.js';
+import { canonicalJson } from './canonical.js';
 import type { ContentHash } from './hash.js';
 
 export interface LockState {
@@ -62,12 +61,50 @@ export function readLockFile(root: string, path: string, cache?: ParseCache): { 
   return { lock: read.file.data as LockFileData, diagnostics: [] };
 }
 
+/** A string as a plain YAML scalar when that cannot be misread, else JSON (a valid YAML double-quoted scalar). */
+function scalar(v: unknown): string {
+  if (typeof v === 'string') {
+    const plain = /^[A-Za-z_./][A-Za-z0-9_./@+-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(v);
+    return plain ? v : JSON.stringify(v);
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * Block-style YAML with sorted keys, written directly: the yaml library's
+ * stringify costs ~20 ms per 100 stages, and the lock is rewritten as stages
+ * finish. Values that are not plain mappings of mappings (lists of commands,
+ * param values, action inputs) are written in JSON flow style, which is YAML.
+ */
+function emit(value: unknown, indent: string, out: string[]): void {
+  for (const key of Object.keys(value as Record<string, unknown>).sort()) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) {
+      out.push(`${indent}${scalar(key)}:\n`);
+      emit(v, `${indent}  `, out);
+    } else if (Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'string')) {
+      out.push(`${indent}${scalar(key)}:\n`);
+      for (const e of v) out.push(`${indent}  - ${scalar(e)}\n`);
+    } else {
+      out.push(`${indent}${scalar(key)}: ${scalar(canonical(v))}\n`);
+    }
+  }
+}
+
+/** Sorted keys inside flow values too, so equal data writes equal bytes. */
+function canonical(v: unknown): unknown {
+  return v !== null && typeof v === 'object' ? JSON.parse(canonicalJson(v)) : v;
+}
+
 export function serializeLock(lock: LockFileData): string {
-  return HEADER + stringify(sortedDeep(lock), { lineWidth: 0, sortMapEntries: true });
+  const out: string[] = [HEADER];
+  emit(lock, '', out);
+  return out.join('');
 }
 
 export function writeLockFile(path: string, lock: LockFileData, cache?: ParseCache): void {
   writeFileAtomic(path, serializeLock(lock));
   // These are the bytes just written: the next run need not parse them.
-  cache?.set(path, JSON.parse(JSON.stringify(sortedDeep(lock))), true);
+  cache?.set(path, JSON.parse(canonicalJson(lock)), true);
 }

@@ -1,9 +1,10 @@
 // The run-cache: every stage key that ever ran successfully maps to the
 // outputs it produced (.mlpipe/run-cache/<key>.json), so returning to earlier
 // params or data restores outputs without running the command.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomicAsync } from '../util/atomic-write.js';
+import { ensureDir } from '../util/dirs.js';
 import { canonicalJson } from './canonical.js';
 import type { LockEntry } from './lockfile.js';
 
@@ -29,10 +30,10 @@ export class RunCache {
     }
   }
 
-  put(entry: LockEntry): void {
+  async put(entry: LockEntry): Promise<void> {
     const f = this.file(entry.key);
-    mkdirSync(join(f, '..'), { recursive: true });
-    writeFileAtomic(f, canonicalJson(entry));
+    ensureDir(join(f, '..'));
+    await writeFileAtomicAsync(f, canonicalJson(entry));
   }
 
   /** Every recorded entry, for gc. */

@@ -5,6 +5,7 @@
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
+import { ensureDir } from '../util/dirs.js';
 import { manifestBytes, type ManifestEntry, type PathState } from './workspace.js';
 
 /** How restored files are placed in the workspace. */
@@ -26,6 +27,7 @@ function fsyncFile(path: string): void {
 
 export class CacheStore {
   readonly objects: string;
+
   /** Objects found corrupt during this process, for reporting. */
   readonly corrupt: ContentHash[] = [];
 
@@ -44,7 +46,7 @@ export class CacheStore {
   private place(hash: ContentHash, write: (tmp: string) => void): void {
     const dest = this.path(hash);
     if (existsSync(dest)) return;
-    mkdirSync(dirname(dest), { recursive: true });
+    ensureDir(dirname(dest));
     const tmp = tmpName(dirname(dest));
     try {
       write(tmp);
@@ -71,6 +73,42 @@ export class CacheStore {
     else if (state.kind === 'dir') {
       for (const [rel, hash] of state.manifest) this.putFile(join(abs, ...rel.split('/')), hash);
       this.putBytes(manifestBytes(state.manifest), state.hash);
+    }
+  }
+
+  /**
+   * putState on the thread pool (copy, fsync, rename off the main thread), used
+   * after a stage runs so that other stages keep being scheduled meanwhile.
+   */
+  async putStateAsync(abs: string, state: PathState): Promise<void> {
+    const { copyFile, open, chmod, rename, rm } = await import('node:fs/promises');
+    const put = async (src: string | undefined, bytes: Uint8Array | undefined, hash: ContentHash) => {
+      const dest = this.path(hash);
+      if (existsSync(dest)) return;
+      ensureDir(dirname(dest));
+      const tmp = tmpName(dirname(dest));
+      try {
+        if (src !== undefined) await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+        else {
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(tmp, bytes!);
+        }
+        const fh = await open(tmp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await chmod(tmp, 0o444);
+        await rename(tmp, dest);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    };
+    if (state.kind === 'file') await put(abs, undefined, state.hash);
+    else if (state.kind === 'dir') {
+      for (const [rel, hash] of state.manifest) await put(join(abs, ...rel.split('/')), undefined, hash);
+      await put(undefined, manifestBytes(state.manifest), state.hash);
     }
   }
 

@@ -14,6 +14,7 @@
 //                                    └─ failure (after retries) ─▶ failed → downstream skipped
 import { flushState } from './state.js';
 import { mkdirSync, rmSync } from 'node:fs';
+import { ensureDir, forgetDirs } from '../util/dirs.js';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -167,6 +168,8 @@ export class Engine {
   private interrupted: NodeJS.Signals | undefined;
   private stopping = false;
   private readonly logDir: string;
+  /** Cached outputs to add to .gitignore, written once at the end of the run. */
+  private readonly toIgnore: { path: string; isDir: boolean }[] = [];
 
   constructor(
     private readonly root: string,
@@ -258,10 +261,16 @@ export class Engine {
         }
         pending.splice(i, 1);
         resources.take(stage);
+        let released = false;
+        // The slot is free once the command exits; storing outputs needs no CPU slot.
+        const release = () => {
+          if (!released) resources.give(stage);
+          released = true;
+        };
         running.set(
           id,
-          this.execute(stage, verdict).finally(() => {
-            resources.give(stage);
+          this.execute(stage, verdict, release).finally(() => {
+            release();
             running.delete(id);
           }),
         );
@@ -278,6 +287,7 @@ export class Engine {
     const counts: Record<string, number> = {};
     for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
     flushState(this.state);
+    ignoreOutputs(this.root, this.toIgnore);
     this.writeRecord(started, ok, stages);
     this.emit({ type: 'run-finished', runId: this.runId, ok, counts, durationMs: Date.now() - started, ...(this.interrupted ? { interrupted: this.interrupted } : {}) });
     return { runId: this.runId, ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages };
@@ -320,7 +330,7 @@ export class Engine {
       if (!store.restore(out.hash as ContentHash, out.files !== undefined, ws.abs(path))) return false;
       ws.invalidate(path);
     }
-    ignoreOutputs(this.root, stage.outs.filter((o) => o.cache));
+    this.toIgnore.push(...stage.outs.filter((o) => o.cache));
     return true;
   }
 
@@ -344,17 +354,20 @@ export class Engine {
       const abs = ws.abs(out.path);
       const s = ws.state(out.path);
       if (s.kind !== 'missing') store.putState(abs, s);
-      if (!out.persist) rmSync(abs, { recursive: true, force: true });
-      mkdirSync(dirname(abs), { recursive: true });
+      if (!out.persist) {
+        rmSync(abs, { recursive: true, force: true });
+        forgetDirs(abs);
+      }
+      ensureDir(dirname(abs));
       ws.invalidate(out.path);
     }
   }
 
-  private async execute(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>): Promise<void> {
+  private async execute(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>, release: () => void): Promise<void> {
     const started = Date.now();
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
-    mkdirSync(this.logDir, { recursive: true });
+    ensureDir(this.logDir);
     if (!stage.cmd) {
       this.finish(stage.id, 'failed', verdict.reasons, { message: `built-in action ${stage.uses?.value} is not available yet`, durationMs: 0 });
       this.stopIfNeeded();
@@ -382,7 +395,8 @@ export class Engine {
         },
       );
       if (result.ok) {
-        const missing = this.finalize(stage, verdict);
+        release();
+        const missing = await this.finalize(stage, verdict);
         if (missing) {
           this.finish(stage.id, 'failed', verdict.reasons, { message: missing, durationMs: Date.now() - started, log: logShown, tail: result.tail });
           this.stopIfNeeded();
@@ -416,20 +430,23 @@ export class Engine {
   }
 
   /** After a successful command: check, hash and store outputs, write the lock entry. Returns a failure message. */
-  private finalize(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>): string | undefined {
+  private async finalize(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>): Promise<string | undefined> {
     const { ws, store } = this.state;
     const outs: Record<string, LockOut> = {};
+    const states = [];
     for (const out of stage.outs) {
       ws.invalidate(out.path);
       const s = ws.state(out.path);
       if (s.kind === 'missing') return `did not create its declared output "${out.path}"`;
-      store.putState(ws.abs(out.path), s);
+      states.push({ out, s });
       outs[out.path] = { ...lockState(s)!, cache: out.cache };
     }
+    // Objects first, durable, then the run-cache entry that points at them, then the lock.
+    for (const { out, s } of states) await store.putStateAsync(ws.abs(out.path), s);
     const entry = this.lockEntry(stage, verdict.key, verdict.record, outs);
+    await this.state.runCache.put(entry);
     this.state.locks.set(stage, entry);
-    this.state.runCache.put(entry);
-    ignoreOutputs(this.root, stage.outs.filter((o) => o.cache));
+    this.toIgnore.push(...stage.outs.filter((o) => o.cache));
     return undefined;
   }
 

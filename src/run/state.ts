@@ -15,8 +15,13 @@ import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
 
+/** Lock writes are coalesced: at most one write per file per this many ms, and on flush. */
+const LOCK_WRITE_INTERVAL_MS = 100;
+
 export class LockFiles {
   private readonly byPipeline = new Map<string, { path: string; data: LockFileData }>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     root: string,
@@ -36,11 +41,27 @@ export class LockFiles {
     return this.byPipeline.get(stage.pipeline)?.data.stages[stage.name];
   }
 
-  /** Records a stage's entry and rewrites its lock file atomically. */
+  /**
+   * Records a stage's entry; its lock file is rewritten atomically within
+   * LOCK_WRITE_INTERVAL_MS (a 1000-stage run would otherwise spend its time
+   * rewriting a large file after every stage). A kill -9 inside that window
+   * loses no work: the run-cache already holds the stage's result.
+   */
   set(stage: Stage, entry: LockEntry): void {
-    const lock = this.byPipeline.get(stage.pipeline)!;
-    lock.data.stages[stage.name] = entry;
-    writeLockFile(lock.path, lock.data, this.cache);
+    this.byPipeline.get(stage.pipeline)!.data.stages[stage.name] = entry;
+    this.dirty.add(stage.pipeline);
+    this.timer ??= setTimeout(() => this.flush(), LOCK_WRITE_INTERVAL_MS);
+  }
+
+  /** Writes every lock file with unsaved entries. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const name of this.dirty) {
+      const lock = this.byPipeline.get(name)!;
+      writeLockFile(lock.path, lock.data, this.cache);
+    }
+    this.dirty.clear();
   }
 
   /** Every output recorded in any lock file, for gc. */
@@ -88,6 +109,7 @@ export async function openState(root: string, pipelines: readonly Pipeline[], pa
 
 /** Persists what this process learnt: the stat index and the parse cache. */
 export function flushState(state: ProjectState): void {
+  state.locks.flush();
   state.index.flush();
   state.parseCache.flush();
 }

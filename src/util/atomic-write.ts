@@ -33,3 +33,25 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     // Some filesystems cannot fsync a directory; the rename is still atomic.
   }
 }
+
+/** The same, on the thread pool: the main thread goes on scheduling stages meanwhile. */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array): Promise<void> {
+  const { open, rename, rm } = await import('node:fs/promises');
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
+  const fh = await open(tmp, 'w', 0o666);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
