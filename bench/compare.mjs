@@ -57,7 +57,7 @@ function exec(tool, kind, dir) {
   const start = process.hrtime.bigint();
   const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { cwd: dir, env: { ...process.env, ...quietEnv, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  const rssKb = Number(r.stderr.trim().split('\n').pop());
+  const rssKb = Number(r.stderr.trim().split('\n').filter((l) => /^\d+$/.test(l.trim())).pop());
   const okCodes = kind === 'status' ? (tools[tool].statusOk ?? [0]) : [0];
   if (!okCodes.includes(r.status)) throw new Error(`${tool} ${kind} in ${dir} exited ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
   return { ms, rssMb: rssKb / 1024 };

@@ -8,8 +8,11 @@ export type PathCheck =
   | { readonly ok: true; readonly path: string; readonly isDir: boolean; readonly glob: boolean }
   | { readonly ok: false; readonly message: string; readonly suggestion?: string };
 
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
+
 export function isGlob(path: string): boolean {
-  return picomatch.scan(path).isGlob;
+  // Most paths have no glob character at all: skip the scanner for them.
+  return GLOB_CHARS.test(path) && picomatch.scan(path).isGlob;
 }
 
 /** Normalises a path as written in a pipeline, or says what is wrong with it. */
@@ -52,6 +55,7 @@ export class SymlinkGuard {
 
   escapes(path: string): boolean {
     const base = isGlob(path) ? picomatch.scan(path).base : path;
+    // Only the directories need checking once; the file itself is cached too.
     if (base === '') return false;
     const parts = base.split('/');
     let prefix = '';
