@@ -215,51 +215,64 @@ export class Engine {
 
   async run(): Promise<RunSummary> {
     const started = Date.now();
-    const chosen = new Set(this.selected);
     this.emit({ type: 'run-started', runId: this.runId, stages: this.selected.length, jobs: this.options.jobs });
-    const upstream = (id: StageId) => (this.g.graph.predecessors(id) ?? []).filter((p) => chosen.has(p as StageId)) as StageId[];
-    const pending = [...this.selected];
+    // Kahn's algorithm over the selection: a count of unfinished upstream
+    // stages each, and a ready list kept in topological order.
+    const rank = new Map(this.selected.map((id, i) => [id, i]));
+    const within = (ids: string[] | void) => (ids ?? []).filter((x) => rank.has(x as StageId)) as StageId[];
+    const waiting = new Map(this.selected.map((id) => [id, within(this.g.graph.predecessors(id)).length]));
+    const ready: StageId[] = this.selected.filter((id) => waiting.get(id) === 0);
+    /** Inserts keeping topological order, so -j 1 runs stages in plan order. */
+    const insertByRank = <T>(list: T[], item: T, idOf: (t: T) => StageId) => {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rank.get(idOf(list[mid]!))! < rank.get(idOf(item))!) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, item);
+    };
+    const makeReady = (id: StageId) => insertByRank(ready, id, (x) => x);
+    /** After a stage's outcome is recorded: release or skip what waits on it. */
+    const settled = (id: StageId): void => {
+      const outcome = this.records.get(id)!.outcome;
+      const failed = outcome === 'failed' || outcome === 'skipped';
+      for (const next of within(this.g.graph.successors(id))) {
+        if (this.records.has(next)) continue;
+        if (failed) {
+          const why = `upstream ${id} ${outcome}`;
+          this.finish(next, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
+          settled(next);
+        } else {
+          const left = waiting.get(next)! - 1;
+          waiting.set(next, left);
+          if (left === 0) makeReady(next);
+        }
+      }
+    };
+    const queued: { stage: Stage; verdict: Extract<Verdict, { action: 'run' }> }[] = [];
     const running = new Map<StageId, Promise<void>>();
     const resources = new Resources(this.options.jobs, Math.max(1, Number(process.env.MLPIPE_GPUS ?? 1)));
 
-    const done = (id: StageId) => {
-      const r = this.records.get(id);
-      return r !== undefined && r.outcome !== 'failed' && r.outcome !== 'skipped';
-    };
-
-    while (pending.length > 0 || running.size > 0) {
-      let progressed = false;
-      for (let i = 0; i < pending.length; ) {
-        const id = pending[i]!;
-        const ups = upstream(id);
-        const blocked = ups.find((u) => this.records.has(u) && !done(u));
-        if (blocked || (this.stopping && !this.interrupted)) {
-          pending.splice(i, 1);
-          const why = blocked ? `upstream ${blocked} ${this.records.get(blocked)!.outcome}` : 'an earlier stage failed';
-          this.finish(id, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
-          progressed = true;
-          continue;
-        }
-        if (this.interrupted || !ups.every((u) => this.records.has(u))) {
-          i++;
-          continue;
-        }
-        const stage = this.stage(id);
+    for (;;) {
+      while (ready.length > 0 && !this.stopping) {
+        const stage = this.stage(ready.shift()!);
         let verdict = this.decide(stage);
         if (verdict.action !== 'run') {
           const fallback = this.settleWithoutRunning(stage, verdict);
           if (!fallback) {
-            pending.splice(i, 1);
-            progressed = true;
+            settled(stage.id);
             continue;
           }
           verdict = fallback;
         }
-        if (!resources.fits(stage)) {
-          i++;
-          continue;
-        }
-        pending.splice(i, 1);
+        insertByRank(queued, { stage, verdict }, (q) => q.stage.id);
+      }
+      while (!this.stopping) {
+        const i = queued.findIndex((q) => resources.fits(q.stage));
+        if (i === -1) break;
+        const { stage, verdict } = queued.splice(i, 1)[0]!;
         resources.take(stage);
         let released = false;
         // The slot is free once the command exits; storing outputs needs no CPU slot.
@@ -268,21 +281,22 @@ export class Engine {
           released = true;
         };
         running.set(
-          id,
+          stage.id,
           this.execute(stage, verdict, release).finally(() => {
             release();
-            running.delete(id);
+            running.delete(stage.id);
+            settled(stage.id);
           }),
         );
-        progressed = true;
       }
-      if (this.interrupted && running.size === 0) break;
-      if (running.size > 0) await Promise.race(running.values());
-      else if (!progressed) break;
+      if (running.size === 0) break;
+      await Promise.race(running.values());
     }
 
-    for (const id of pending) if (!this.records.has(id)) this.finish(id, 'skipped', [{ kind: 'interrupted', message: 'interrupted' }], { message: 'interrupted' });
-    const stages = this.selected.map((id) => this.records.get(id)!).filter(Boolean);
+    // Whatever never started: stopped by a failure (without --keep-going) or an interruption.
+    const why = this.interrupted ? 'interrupted' : 'an earlier stage failed';
+    for (const id of this.selected) if (!this.records.has(id)) this.finish(id, 'skipped', [{ kind: this.interrupted ? 'interrupted' : 'upstream', message: why }], { message: why });
+    const stages = this.selected.map((id) => this.records.get(id)!);
     const ok = !this.interrupted && stages.every((s) => s.outcome !== 'failed' && s.outcome !== 'skipped');
     const counts: Record<string, number> = {};
     for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
