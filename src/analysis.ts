@@ -31,7 +31,7 @@ export function analyze(root: string, only?: readonly string[], overrides?: Read
   let diagnostics: Diagnostic[] = project.diagnostics;
   let graph: ProjectGraph | undefined;
   if (!hasErrors(project.diagnostics) || focus) {
-    const built = buildGraph(root, project.pipelines);
+    const built = buildGraph(root, project.pipelines, project.listing);
     graph = built.graph;
     diagnostics = [...diagnostics, ...built.diagnostics];
   }

@@ -103,8 +103,6 @@ export function serializeLock(lock: LockFileData): string {
   return out.join('');
 }
 
-export function writeLockFile(path: string, lock: LockFileData, cache?: ParseCache): void {
+export function writeLockFile(path: string, lock: LockFileData): void {
   writeFileAtomic(path, serializeLock(lock));
-  // These are the bytes just written: the next run need not parse them.
-  cache?.set(path, JSON.parse(canonicalJson(lock)), true);
 }

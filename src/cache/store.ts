@@ -2,7 +2,7 @@
 // file content, and one per directory manifest. Objects are written atomically
 // (temp file, fsync, rename) and verified against their hash before use; a
 // corrupt object is deleted and reported, so the caller falls back to running.
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
 import { ensureDir } from '../util/dirs.js';
@@ -16,18 +16,8 @@ function tmpName(dir: string): string {
   return join(dir, `.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`);
 }
 
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export class CacheStore {
   readonly objects: string;
-
   /** Objects found corrupt during this process, for reporting. */
   readonly corrupt: ContentHash[] = [];
 
@@ -43,45 +33,14 @@ export class CacheStore {
     return existsSync(this.path(hash));
   }
 
-  private place(hash: ContentHash, write: (tmp: string) => void): void {
-    const dest = this.path(hash);
-    if (existsSync(dest)) return;
-    ensureDir(dirname(dest));
-    const tmp = tmpName(dirname(dest));
-    try {
-      write(tmp);
-      fsyncFile(tmp);
-      chmodSync(tmp, 0o444);
-      renameSync(tmp, dest);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  }
-
-  putFile(abs: string, hash: ContentHash): void {
-    // Reflink where the filesystem can, else a plain copy.
-    this.place(hash, (tmp) => copyFileSync(abs, tmp, constants.COPYFILE_FICLONE));
-  }
-
-  putBytes(bytes: Uint8Array, hash: ContentHash): void {
-    this.place(hash, (tmp) => writeFileSync(tmp, bytes));
-  }
-
-  /** Stores a workspace path (file or directory) that `state` describes. */
-  putState(abs: string, state: PathState): void {
-    if (state.kind === 'file') this.putFile(abs, state.hash);
-    else if (state.kind === 'dir') {
-      for (const [rel, hash] of state.manifest) this.putFile(join(abs, ...rel.split('/')), hash);
-      this.putBytes(manifestBytes(state.manifest), state.hash);
-    }
-  }
-
   /**
-   * putState on the thread pool (copy, fsync, rename off the main thread), used
-   * after a stage runs so that other stages keep being scheduled meanwhile.
+   * Stores a workspace path (file or directory) that `state` describes: each
+   * object copied (reflinked where possible) to a temp file, fsynced, made
+   * read-only and renamed into place, on the thread pool so that other stages
+   * keep being scheduled meanwhile.
    */
-  async putStateAsync(abs: string, state: PathState): Promise<void> {
-    const { copyFile, open, chmod, rename, rm } = await import('node:fs/promises');
+  async putState(abs: string, state: PathState): Promise<void> {
+    const { copyFile, open, chmod, rename, rm, writeFile } = await import('node:fs/promises');
     const put = async (src: string | undefined, bytes: Uint8Array | undefined, hash: ContentHash) => {
       const dest = this.path(hash);
       if (existsSync(dest)) return;
@@ -89,10 +48,7 @@ export class CacheStore {
       const tmp = tmpName(dirname(dest));
       try {
         if (src !== undefined) await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-        else {
-          const { writeFile } = await import('node:fs/promises');
-          await writeFile(tmp, bytes!);
-        }
+        else await writeFile(tmp, bytes!);
         const fh = await open(tmp, 'r');
         try {
           await fh.sync();

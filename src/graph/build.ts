@@ -2,14 +2,12 @@
 // that outputs a path equal to, inside or containing a dep of another stage, and
 // from each "needs". Rejects what cannot run: overlapping outputs, a stage's own
 // output as its dep, deps that nothing provides, unknown needs, cycles.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Graph, alg } from '@dagrejs/graphlib';
 import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import type { DepSpec, Located, OutputSpec, Pipeline, Stage, StageId } from '../pipeline/model.js';
-import { isInside } from '../pipeline/paths.js';
+import { DirListing, isInside } from '../pipeline/paths.js';
 import { closest } from '../util/suggest.js';
 import { PathIndex } from './path-index.js';
 import { StageIndex } from './stage-index.js';
@@ -54,7 +52,7 @@ function producersOf(dep: DepSpec, outputs: PathIndex<Produced>): Produced[] {
   return [...above, ...below];
 }
 
-export function buildGraph(root: string, pipelines: readonly Pipeline[]): { graph: ProjectGraph; diagnostics: Diagnostic[] } {
+export function buildGraph(root: string, pipelines: readonly Pipeline[], listing: DirListing = new DirListing(root)): { graph: ProjectGraph; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const stages = pipelines.flatMap((p) => p.stages);
   const index = new StageIndex(stages);
@@ -108,7 +106,7 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[]): { grap
       }
       const producers = producersOf(dep, outputs).filter((p) => p.stage !== stage);
       for (const p of producers) addEdge(p.stage.id, stage.id, { kind: 'path', dep, out: p.out });
-      if (producers.length === 0 && !onDisk(root, dep)) {
+      if (producers.length === 0 && !onDisk(root, dep, listing)) {
         allOutputs ??= stages.flatMap((s) => s.outs.map((o) => o.path));
         const hint = closest(dep.path, allOutputs);
         diagnostics.push(
@@ -135,8 +133,8 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[]): { grap
   return { graph: { graph, index, order: stages.map((s) => s.id), reasons }, diagnostics };
 }
 
-function onDisk(root: string, dep: DepSpec): boolean {
-  if (!dep.glob) return existsSync(join(root, dep.path));
+function onDisk(root: string, dep: DepSpec, listing: DirListing): boolean {
+  if (!dep.glob) return listing.exists(dep.path);
   return globSync(dep.path, { cwd: root, dot: true, onlyFiles: false, ignore: ['.mlpipe/**', '.git/**'] }).length > 0;
 }
 

@@ -1,7 +1,7 @@
 // Path rules for everything a pipeline names: relative to the project root,
 // "/"-separated, never escaping the root (by "..", absolute paths or symlinks).
 import { posix, sep } from 'node:path';
-import { realpathSync, lstatSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import picomatch from 'picomatch';
 
 export type PathCheck =
@@ -42,43 +42,89 @@ export function isInside(inner: string, outer: string): boolean {
 }
 
 /**
- * Resolves symlinks on the part of a path that exists and says whether it
- * leads outside the root. Caches directory look-ups for large projects.
+ * Directory listings, read once each: whether a path exists and whether a
+ * component is a symbolic link, for thousands of paths at the cost of one
+ * readdir per directory instead of a stat per path.
+ */
+export class DirListing {
+  private readonly listings = new Map<string, Map<string, Dirent> | null>();
+
+  constructor(private readonly root: string) {}
+
+  private list(dir: string): Map<string, Dirent> | null {
+    let listing = this.listings.get(dir);
+    if (listing === undefined) {
+      try {
+        const abs = dir === '' ? this.root : `${this.root}${sep}${dir.split('/').join(sep)}`;
+        listing = new Map(readdirSync(abs, { withFileTypes: true }).map((d) => [d.name, d]));
+      } catch {
+        listing = null;
+      }
+      this.listings.set(dir, listing);
+    }
+    return listing;
+  }
+
+  entry(rel: string): Dirent | undefined {
+    const slash = rel.lastIndexOf('/');
+    return this.list(slash === -1 ? '' : rel.slice(0, slash))?.get(rel.slice(slash + 1));
+  }
+
+  /** True when the path exists (following symbolic links). */
+  exists(rel: string): boolean {
+    const e = this.entry(rel);
+    if (!e) return false;
+    if (!e.isSymbolicLink()) return true;
+    try {
+      statSync(`${this.root}${sep}${rel.split('/').join(sep)}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Says whether a path leads outside the root through a symbolic link, on the
+ * part of it that exists. Uses directory listings, so a project with
+ * thousands of paths costs one readdir per directory.
  */
 export class SymlinkGuard {
   private readonly realRoot: string;
-  private readonly cache = new Map<string, boolean>();
+  private readonly verdicts = new Map<string, boolean>();
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    readonly listing: DirListing = new DirListing(root),
+  ) {
     this.realRoot = realpathSync(root);
   }
 
   escapes(path: string): boolean {
     const base = isGlob(path) ? picomatch.scan(path).base : path;
-    // Only the directories need checking once; the file itself is cached too.
     if (base === '') return false;
-    const parts = base.split('/');
     let prefix = '';
-    for (const part of parts) {
+    for (const part of base.split('/')) {
       prefix = prefix === '' ? part : `${prefix}/${part}`;
-      let verdict = this.cache.get(prefix);
+      const entry = this.listing.entry(prefix);
+      if (!entry) return false; // does not exist (yet): nothing to follow
+      if (!entry.isSymbolicLink()) continue;
+      let verdict = this.verdicts.get(prefix);
       if (verdict === undefined) {
-        verdict = this.check(prefix);
-        this.cache.set(prefix, verdict);
+        verdict = this.leadsOutside(prefix);
+        this.verdicts.set(prefix, verdict);
       }
       if (verdict) return true;
     }
     return false;
   }
 
-  private check(prefix: string): boolean {
-    const abs = `${this.root}${sep}${prefix.split('/').join(sep)}`;
+  private leadsOutside(prefix: string): boolean {
     try {
-      if (!lstatSync(abs).isSymbolicLink()) return false;
-      const real = realpathSync(abs);
+      const real = realpathSync(`${this.root}${sep}${prefix.split('/').join(sep)}`);
       return !(real === this.realRoot || real.startsWith(this.realRoot + sep));
     } catch {
-      return false; // does not exist (yet): nothing to follow
+      return false; // a dangling link: nothing outside is read through it
     }
   }
 }

@@ -6,7 +6,7 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { expandPipeline, pipelineName, type ExpandContext } from './expand.js';
 import type { Pipeline } from './model.js';
 import { ParamsFiles } from './params.js';
-import { SymlinkGuard } from './paths.js';
+import { SymlinkGuard, type DirListing } from './paths.js';
 import { checkSchema } from './schema-check.js';
 import { isRecord } from './params.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
@@ -54,6 +54,8 @@ export interface LoadedProject {
   /** Every YAML file that was read: pipelines and params files (for watch mode). */
   readonly files: string[];
   readonly diagnostics: Diagnostic[];
+  /** Directory listings read while checking paths, for the graph's existence checks. */
+  readonly listing: DirListing;
 }
 
 /**
@@ -104,7 +106,7 @@ export function loadProject(
     const hint = closest(key, known);
     diagnostics.push(error('unknown-param', `--set ${key}: no params file has this key${hint ? ` — did you mean "${hint}"?` : ''}`));
   }
-  return { root, pipelines, files: [...files, ...ctx.params.paths().map((p) => join(root, p))], diagnostics };
+  return { root, pipelines, files: [...files, ...ctx.params.paths().map((p) => join(root, p))], diagnostics, listing: ctx.guard.listing };
 }
 
 /** The document must be a mapping before the schema has anything to say. */

@@ -362,12 +362,12 @@ export class Engine {
   }
 
   /** Before a run: keep the current outputs in the cache, then clear them (unless persist). */
-  private prepareOutputs(stage: Stage): void {
+  private async prepareOutputs(stage: Stage): Promise<void> {
     const { ws, store } = this.state;
     for (const out of stage.outs) {
       const abs = ws.abs(out.path);
       const s = ws.state(out.path);
-      if (s.kind !== 'missing') store.putState(abs, s);
+      if (s.kind !== 'missing') await store.putState(abs, s);
       if (!out.persist) {
         rmSync(abs, { recursive: true, force: true });
         forgetDirs(abs);
@@ -388,7 +388,7 @@ export class Engine {
       return;
     }
     try {
-      this.prepareOutputs(stage);
+      await this.prepareOutputs(stage);
     } catch (e) {
       this.finish(stage.id, 'failed', verdict.reasons, { message: `could not prepare outputs: ${(e as Error).message}`, durationMs: Date.now() - started });
       this.stopIfNeeded();
@@ -456,7 +456,7 @@ export class Engine {
       outs[out.path] = { ...lockState(s)!, cache: out.cache };
     }
     // Objects first, durable, then the run-cache entry that points at them, then the lock.
-    for (const { out, s } of states) await store.putStateAsync(ws.abs(out.path), s);
+    for (const { out, s } of states) await store.putState(ws.abs(out.path), s);
     const entry = this.lockEntry(stage, verdict.key, verdict.record, outs);
     await this.state.runCache.put(entry);
     this.state.locks.set(stage, entry);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { initHashing } from '../cache/hash.js';
+import { canonicalJson } from '../cache/canonical.js';
 import { lockPathFor, readLockFile, writeLockFile, type LockEntry, type LockFileData, type LockOut } from '../cache/lockfile.js';
 import { RunCache } from '../cache/run-cache.js';
 import { StatIndex } from '../cache/stat-index.js';
@@ -15,13 +16,20 @@ import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
 
-/** Lock writes are coalesced: at most one write per file per this many ms, and on flush. */
+/**
+ * Lock writes are coalesced: a dirty lock file is written at most every
+ * LOCK_WRITE_INTERVAL_MS, and never more often than keeps the writing under a
+ * tenth of the run (a 10,000-stage lock takes tens of milliseconds to write).
+ */
 const LOCK_WRITE_INTERVAL_MS = 100;
 
 export class LockFiles {
   private readonly byPipeline = new Map<string, { path: string; data: LockFileData }>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private lastWriteMs = 0;
+  /** Written without recording them in the parse cache yet. */
+  private readonly uncached = new Set<string>();
 
   constructor(
     root: string,
@@ -50,18 +58,29 @@ export class LockFiles {
   set(stage: Stage, entry: LockEntry): void {
     this.byPipeline.get(stage.pipeline)!.data.stages[stage.name] = entry;
     this.dirty.add(stage.pipeline);
-    this.timer ??= setTimeout(() => this.flush(), LOCK_WRITE_INTERVAL_MS);
+    this.timer ??= setTimeout(() => this.flush(false), Math.max(LOCK_WRITE_INTERVAL_MS, 10 * this.lastWriteMs));
   }
 
-  /** Writes every lock file with unsaved entries. */
-  flush(): void {
+  /** Writes every lock file with unsaved entries; `final` also records them in the parse cache. */
+  flush(final = true): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const started = performance.now();
     for (const name of this.dirty) {
       const lock = this.byPipeline.get(name)!;
-      writeLockFile(lock.path, lock.data, this.cache);
+      writeLockFile(lock.path, lock.data);
+      this.uncached.add(name);
     }
     this.dirty.clear();
+    this.lastWriteMs = performance.now() - started;
+    if (final) {
+      // The bytes just written need not be parsed by the next run.
+      for (const name of this.uncached) {
+        const lock = this.byPipeline.get(name)!;
+        this.cache.set(lock.path, JSON.parse(canonicalJson(lock.data)), true);
+      }
+      this.uncached.clear();
+    }
   }
 
   /** Every output recorded in any lock file, for gc. */
