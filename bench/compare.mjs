@@ -8,7 +8,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, median, writeResults } from './lib.mjs';
+import { REPO, RESULTS, median } from './lib.mjs';
+
+const STAMP = new Date().toISOString();
 import { expectedRerun, leafToChange, shape, writers } from './shapes.mjs';
 
 const args = process.argv.slice(2);
@@ -94,6 +96,7 @@ for (const kind of SHAPES) {
       const cells = { cold: [], noop: [], leaf: [], status: [] };
       const rss = { cold: [], noop: [], leaf: [], status: [] };
       const counts = { cold: [], noop: [], leaf: [] };
+      try {
       for (let r = 0; r < ROUNDS; r++) {
         setup(tool, dir, ups);
         const cold = exec(tool, 'run', dir);
@@ -115,6 +118,15 @@ for (const kind of SHAPES) {
         rss.leaf.push(lf.rssMb);
         counts.leaf.push(executed(dir));
       }
+      } catch (e) {
+        report();
+        // A tool that cannot handle the shape is reported, not skipped silently.
+        const reason = String(e.message).split('\n').find((l) => /error/i.test(l) && !/exited/.test(l)) ?? String(e.message).split('\n')[0];
+        rows.push({ bench: 'compare', shape: kind, n, tool, case: 'failed', reason: reason.trim().slice(0, 160) });
+        process.stderr.write(`${kind}-${n} ${tool} FAILED: ${reason}\n`);
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
       for (const c of ['cold', 'noop', 'leaf', 'status']) {
         if (cells[c].length === 0) continue;
         const expected = c === 'cold' ? n : c === 'noop' ? 0 : c === 'leaf' ? expect : undefined;
@@ -123,10 +135,12 @@ for (const kind of SHAPES) {
       }
       rmSync(dir, { recursive: true, force: true });
       process.stderr.write(`${kind}-${n} ${tool} done\n`);
+      report(); // after every cell, so a crash or a time limit loses only the cell in progress
     }
   }
 }
 
+function report() {
 // Ratios to make in the same run.
 for (const r of rows) {
   const base = rows.find((m) => m.tool === 'make' && m.shape === r.shape && m.n === r.n && m.case === r.case);
@@ -140,7 +154,9 @@ for (const kind of SHAPES) {
   for (const n of SIZES) {
     lines.push(`## ${kind}, ${n} stages`, '', '| tool | cold | no-op | one leaf changed | status / dry-run |', '| --- | --- | --- | --- | --- |');
     for (const tool of TOOLS) {
+      const failed = rows.find((x) => x.tool === tool && x.shape === kind && x.n === n && x.case === 'failed');
       const cell = (c) => {
+        if (failed) return `failed: ${failed.reason}`;
         const r = rows.find((x) => x.tool === tool && x.shape === kind && x.n === n && x.case === c);
         if (!r) return missing[tool] ? 'not installed' : 'n/a';
         const ran = r.executed !== undefined ? ` · ran ${r.executed}${r.executed !== r.expected ? ` [${r.expected}]` : ''}` : '';
@@ -151,5 +167,9 @@ for (const kind of SHAPES) {
     lines.push('');
   }
 }
-writeResults('compare', rows, lines.join('\n'));
-console.log(lines.join('\n'));
+writeFileSync(join(RESULTS, 'compare.md'), `${lines.join('\n')}\n`);
+writeFileSync(join(RESULTS, 'compare.jsonl'), rows.map((r) => JSON.stringify({ at: STAMP, ...r })).join('\n') + '\n');
+return lines.join('\n');
+}
+
+console.log(report());
