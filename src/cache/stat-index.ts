@@ -1,7 +1,9 @@
 // The stat index: path → (size, mtime ns, inode, ctime ns, content hash), so a
 // file whose stat is unchanged is never read again. Kept as an append-only log
-// of checksummed lines in .mlpipe/index/stat.jsonl: a torn or corrupt line (a
-// crash mid-write) fails its checksum and is ignored, never trusted. The log is
+// in .mlpipe/index/stat.jsonl, one checksummed line per flush holding that
+// flush's entries: a torn or corrupt line (a crash mid-write) fails its
+// checksum and is ignored, never trusted. One line per batch, not per file, so
+// loading 10,000 entries is one JSON.parse and one checksum. The log is
 // compacted by an atomic rewrite when it grows past twice the live entries.
 import { appendFileSync, mkdirSync, readFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +33,9 @@ function sameStat(e: Entry, st: BigIntStats): boolean {
 
 export class StatIndex {
   private readonly entries = new Map<string, Entry>();
-  private pending: string[] = [];
-  private lines = 0;
+  private pending: [string, Entry][] = [];
+  /** Entries written to the log, live or superseded, to know when to compact. */
+  private logged = 0;
   private readonly file: string;
 
   private constructor(private readonly dir: string) {
@@ -48,15 +51,14 @@ export class StatIndex {
       return index;
     }
     for (const line of text.split('\n')) {
-      if (line === '') continue;
-      index.lines++;
       const tab = line.lastIndexOf('\t');
       if (tab === -1) continue;
       const json = line.slice(0, tab);
       if (checksum(json) !== line.slice(tab + 1)) continue;
       try {
-        const { p, ...entry } = JSON.parse(json) as Entry & { p: string };
-        index.entries.set(p, entry);
+        const batch = JSON.parse(json) as [string, string, string, string, string, ContentHash][];
+        for (const [p, s, m, i, c, h] of batch) index.entries.set(p, { s, m, i, c, h });
+        index.logged += batch.length;
       } catch {
         // unreadable line: ignored like a torn one
       }
@@ -77,24 +79,23 @@ export class StatIndex {
     const previous = this.entries.get(path);
     if (previous && sameStat(previous, st) && previous.h === hash) return;
     this.entries.set(path, entry);
-    const json = JSON.stringify({ p: path, ...entry });
-    this.pending.push(`${json}\t${checksum(json)}\n`);
+    this.pending.push([path, entry]);
   }
 
-  /** Writes new entries; rewrites the log when most of it is stale. */
+  /** Writes new entries as one line; rewrites the log when most of it is stale. */
   flush(): void {
     if (this.pending.length === 0) return;
     mkdirSync(this.dir, { recursive: true });
-    if (this.lines + this.pending.length > 2 * this.entries.size + 1000) {
-      const all = [...this.entries].map(([p, e]) => {
-        const json = JSON.stringify({ p, ...e });
-        return `${json}\t${checksum(json)}\n`;
-      });
-      writeFileAtomic(this.file, all.join(''));
-      this.lines = all.length;
+    const line = (batch: [string, Entry][]) => {
+      const json = JSON.stringify(batch.map(([p, e]) => [p, e.s, e.m, e.i, e.c, e.h]));
+      return `${json}\t${checksum(json)}\n`;
+    };
+    if (this.logged + this.pending.length > 2 * this.entries.size + 1000) {
+      writeFileAtomic(this.file, line([...this.entries]));
+      this.logged = this.entries.size;
     } else {
-      appendFileSync(this.file, this.pending.join(''));
-      this.lines += this.pending.length;
+      appendFileSync(this.file, line(this.pending));
+      this.logged += this.pending.length;
     }
     this.pending = [];
   }

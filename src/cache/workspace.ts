@@ -37,7 +37,8 @@ export class Workspace {
   ) {}
 
   abs(rel: string): string {
-    return join(this.root, ...rel.split('/'));
+    // Called for every file of every dep directory: plain concatenation where "/" is the separator.
+    return sep === '/' ? (rel === '' ? this.root : `${this.root}/${rel}`) : join(this.root, ...rel.split('/'));
   }
 
   /** Forget what is known about a path and everything above or below it (after a stage wrote it). */
