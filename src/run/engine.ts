@@ -234,20 +234,24 @@ export class Engine {
       list.splice(lo, 0, item);
     };
     const makeReady = (id: StageId) => insertByRank(ready, id, (x) => x);
-    /** After a stage's outcome is recorded: release or skip what waits on it. */
-    const settled = (id: StageId): void => {
-      const outcome = this.records.get(id)!.outcome;
-      const failed = outcome === 'failed' || outcome === 'skipped';
-      for (const next of within(this.g.graph.successors(id))) {
-        if (this.records.has(next)) continue;
-        if (failed) {
-          const why = `upstream ${id} ${outcome}`;
-          this.finish(next, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
-          settled(next);
-        } else {
-          const left = waiting.get(next)! - 1;
-          waiting.set(next, left);
-          if (left === 0) makeReady(next);
+    /** After a stage's outcome is recorded: release or skip what waits on it (iteratively: chains can be 10,000 deep). */
+    const settled = (first: StageId): void => {
+      const todo = [first];
+      while (todo.length > 0) {
+        const id = todo.pop()!;
+        const outcome = this.records.get(id)!.outcome;
+        const failed = outcome === 'failed' || outcome === 'skipped';
+        for (const next of within(this.g.graph.successors(id))) {
+          if (this.records.has(next)) continue;
+          if (failed) {
+            const why = `upstream ${id} ${outcome}`;
+            this.finish(next, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
+            todo.push(next);
+          } else {
+            const left = waiting.get(next)! - 1;
+            waiting.set(next, left);
+            if (left === 0) makeReady(next);
+          }
         }
       }
     };
