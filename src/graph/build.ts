@@ -2,7 +2,7 @@
 // that outputs a path equal to, inside or containing a dep of another stage, and
 // from each "needs". Rejects what cannot run: overlapping outputs, a stage's own
 // output as its dep, deps that nothing provides, unknown needs, cycles.
-import { Graph, alg } from '@dagrejs/graphlib';
+import { Graph } from '@dagrejs/graphlib';
 import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
@@ -138,11 +138,52 @@ function onDisk(root: string, dep: DepSpec, listing: DirListing): boolean {
   return globSync(dep.path, { cwd: root, dot: true, onlyFiles: false, ignore: ['.mlpipe/**', '.git/**'] }).length > 0;
 }
 
+/**
+ * The node sets of the graph's cycles, found without recursion (graphlib's
+ * Tarjan recurses once per node and overflows the stack on a 10,000-stage
+ * chain). Kahn's algorithm removes everything that is not on or after a cycle;
+ * every node left has a predecessor left, so walking predecessors from one of
+ * them must come back to a node already seen: that loop is a cycle.
+ */
+export function findCycles(graph: Graph, order: readonly StageId[]): string[][] {
+  const indegree = new Map<string, number>(order.map((id) => [id, (graph.predecessors(id) ?? []).length]));
+  const queue = order.filter((id) => indegree.get(id) === 0) as string[];
+  while (queue.length > 0) {
+    for (const next of graph.successors(queue.pop()!) ?? []) {
+      const left = indegree.get(next)! - 1;
+      indegree.set(next, left);
+      if (left === 0) queue.push(next);
+    }
+  }
+  const left = new Set(order.filter((id) => indegree.get(id)! > 0) as string[]);
+  const onCycle = new Set<string>();
+  const visited = new Set<string>();
+  const cycles: string[][] = [];
+  for (const start of left) {
+    if (visited.has(start)) continue;
+    const path: string[] = [];
+    const at = new Map<string, number>();
+    let n = start;
+    while (!at.has(n) && !visited.has(n)) {
+      at.set(n, path.length);
+      path.push(n);
+      n = (graph.predecessors(n) ?? []).find((p) => left.has(p))!;
+    }
+    for (const p of path) visited.add(p);
+    if (at.has(n) && !onCycle.has(n)) {
+      const cycle = path.slice(at.get(n)!);
+      for (const c of cycle) onCycle.add(c);
+      cycles.push(cycle);
+    }
+  }
+  return cycles;
+}
+
 /** One diagnostic per cycle, listing every hop and pointing at each edge's YAML. */
 function cycleDiagnostics(graph: Graph, reasons: Map<string, EdgeReason[]>, order: StageId[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const rank = new Map(order.map((id, i) => [id, i]));
-  for (const component of alg.findCycles(graph)) {
+  for (const component of findCycles(graph, order)) {
     const members = new Set(component);
     const start = [...component].sort((a, b) => rank.get(a as StageId)! - rank.get(b as StageId)!)[0]!;
     // Shortest way round from start back to start, inside the component.
