@@ -174,6 +174,7 @@ function yamlMessage(code: string, message: string): string {
     case 'MULTIPLE_DOCS':
       return 'the file holds several YAML documents (---); a pipeline is one document';
     default:
+      if (/call stack/i.test(message)) return 'the document nests too deeply to read';
       return `YAML syntax: ${message.replace(/\s+at line \d+, column \d+:[\s\S]*$/, '').trim()}`;
   }
 }

@@ -43,6 +43,7 @@ describe('bad input', () => {
   it('non-UTF-8 bytes', () => check(Buffer.from('stages:\n  a:\n    cmd: caf\xe9\n', 'latin1'), 'pipelines/p.yaml:3:13: error: invalid UTF-8 byte 0xe9'));
   it('several YAML documents', () => check('stages:\n  a:\n    cmd: x\n---\nstages: {}\n', 'pipelines/p.yaml:4:1: error: the file holds several YAML documents'));
   it('an unterminated string', () => check('stages:\n  a:\n    cmd: "echo\n', 'pipelines/p.yaml:'));
+  it('nesting too deep to read', () => check(`stages:\n  a:\n    cmd: echo\n    meta: ${'['.repeat(20000)}${']'.repeat(20000)}\n`, 'pipelines/p.yaml:4:'));
   it('no stages', () => check('stages: {}\n', 'pipelines/p.yaml:1:9: error: "stages" must not be empty'));
   it('a broken params file is located in the params file', () => {
     rig = new Rig().write({ 'params.yaml': 'train: {lr: 0.1\n', 'pipelines/p.yaml': 'stages:\n  a:\n    cmd: echo ${train.lr}\n' });
