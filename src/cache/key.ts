@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Stage } from '../pipeline/model.js';
 import { canonicalJson } from './canonical.js';
-import type { LockEntry, LockState } from './lockfile.js';
+import type { LockEntry, LockOut, LockState } from './lockfile.js';
 import type { PathState, Workspace } from './workspace.js';
 
 /** Bump when the record's shape or meaning changes: every stage becomes stale once. */
@@ -68,5 +68,19 @@ export function recordOfLock(entry: LockEntry, outsFlags: KeyRecord['outs']): Ke
     env: { ...(entry.env ?? {}) },
     wdir: entry.wdir ?? '.',
     outs: outsFlags,
+  };
+}
+
+/** The lock entry for a stage that ran (or was restored) with this record: the inverse of recordOfLock. */
+export function lockEntryOf(key: string, record: KeyRecord, outs: Readonly<Record<string, LockOut>>): LockEntry {
+  return {
+    key,
+    ...(record.cmd ? { cmd: record.cmd } : {}),
+    ...(record.uses ? { uses: record.uses, with: record.with } : {}),
+    deps: record.deps,
+    ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
+    ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),
+    ...(record.wdir !== '.' ? { wdir: record.wdir } : {}),
+    outs,
   };
 }

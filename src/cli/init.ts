@@ -1,9 +1,9 @@
 // `mlpipe init`: creates .mlpipe/ (local state) and pipelines/, and keeps
 // .mlpipe/ out of git.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PIPELINES_DIR, STATE_DIR } from '../pipeline/project.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { addToGitignore } from '../cache/gitignore.js';
 import { EXIT, type CliContext } from './context.js';
 
 const IGNORE_ENTRY = `/${STATE_DIR}/`;
@@ -17,12 +17,7 @@ export function runInit(ctx: CliContext): number {
       done.push(`created ${dir}/`);
     }
   }
-  const gitignore = join(root, '.gitignore');
-  const current = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '';
-  const lines = current.split(/\r?\n/).map((l) => l.trim());
-  if (!lines.includes(IGNORE_ENTRY) && !lines.includes(`${STATE_DIR}/`) && !lines.includes(STATE_DIR)) {
-    const sep = current === '' || current.endsWith('\n') ? '' : '\n';
-    writeFileAtomic(gitignore, `${current}${sep}# mlpipe local state: cache, stat index, run records, logs\n${IGNORE_ENTRY}\n`);
+  if (addToGitignore(root, [IGNORE_ENTRY], 'mlpipe local state: cache, stat index, run records, logs').length > 0) {
     done.push(`added ${IGNORE_ENTRY} to .gitignore`);
   }
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, root, changes: done }));

@@ -20,8 +20,8 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ContentHash } from '../cache/hash.js';
 import { ignoreOutputs } from '../cache/gitignore.js';
-import type { LockEntry, LockOut } from '../cache/lockfile.js';
-import { lockState, type KeyRecord } from '../cache/key.js';
+import type { LockOut } from '../cache/lockfile.js';
+import { lockEntryOf, lockState } from '../cache/key.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { edgeKey } from '../graph/build.js';
 import type { Stage, StageId } from '../pipeline/model.js';
@@ -326,7 +326,7 @@ export class Engine {
         return undefined;
       case 'restore': {
         if (this.restoreOutputs(stage, verdict.outs)) {
-          if (verdict.source === 'run-cache') this.state.locks.set(stage, this.lockEntry(stage, verdict.key, verdict.record, verdict.outs));
+          if (verdict.source === 'run-cache') this.state.locks.set(stage, lockEntryOf(verdict.key, verdict.record, verdict.outs));
           const message = verdict.source === 'run-cache' ? `ran before with these inputs; ${verdict.reasons.map((r) => r.message).join('; ')}` : verdict.reasons.map((r) => r.message).join('; ');
           this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message });
           return undefined;
@@ -350,19 +350,6 @@ export class Engine {
     }
     this.toIgnore.push(...stage.outs.filter((o) => o.cache));
     return true;
-  }
-
-  private lockEntry(stage: Stage, key: string, record: KeyRecord, outs: Readonly<Record<string, LockOut>>): LockEntry {
-    return {
-      key,
-      ...(record.cmd ? { cmd: record.cmd } : {}),
-      ...(record.uses ? { uses: record.uses, with: record.with } : {}),
-      deps: record.deps,
-      ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
-      ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),
-      ...(record.wdir !== '.' ? { wdir: record.wdir } : {}),
-      outs,
-    };
   }
 
   /** Before a run: keep the current outputs in the cache, then clear them (unless persist). */
@@ -461,7 +448,7 @@ export class Engine {
     }
     // Objects first, durable, then the run-cache entry that points at them, then the lock.
     for (const { out, s } of states) await store.putState(ws.abs(out.path), s);
-    const entry = this.lockEntry(stage, verdict.key, verdict.record, outs);
+    const entry = lockEntryOf(verdict.key, verdict.record, outs);
     await this.state.runCache.put(entry);
     this.state.locks.set(stage, entry);
     this.toIgnore.push(...stage.outs.filter((o) => o.cache));

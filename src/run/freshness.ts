@@ -36,7 +36,7 @@ function short(v: unknown): string {
 }
 
 /** Differences between the record of the last run and the current one. */
-export function explain(stage: Stage, before: KeyRecord, now: KeyRecord, ctx: FreshnessContext): Reason[] {
+export function explain(before: KeyRecord, now: KeyRecord, ctx: FreshnessContext): Reason[] {
   const reasons: Reason[] = [];
   if (canonicalJson(before.cmd) !== canonicalJson(now.cmd)) reasons.push({ kind: 'cmd', message: 'command changed' });
   if (before.uses !== now.uses || canonicalJson(before.with) !== canonicalJson(now.with)) reasons.push({ kind: 'action', message: 'action or its inputs changed' });
@@ -104,7 +104,7 @@ export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: Freshn
   let reasons: Reason[];
   if (!entry) reasons = [{ kind: 'never-run', message: 'never run' }];
   else {
-    reasons = explain(stage, recordOfLock(entry, record.outs), record, ctx);
+    reasons = explain(recordOfLock(entry, record.outs), record, ctx);
     if (reasons.length === 0) reasons = [{ kind: 'format', message: 'key format changed' }];
   }
   const cached = ctx.runCache.get(key);
