@@ -1,6 +1,8 @@
 // The run-cache: every stage key that ever ran successfully maps to the
 // outputs it produced (.mlpipe/run-cache/<key>.json), so returning to earlier
-// params or data restores outputs without running the command.
+// params or data restores outputs without running the command. Entries are
+// replaced atomically but not fsynced: one lost to a power failure, or one
+// pointing at objects that did not reach the disk, only means running again.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicAsync } from '../util/atomic-write.js';
@@ -33,7 +35,7 @@ export class RunCache {
   async put(entry: LockEntry): Promise<void> {
     const f = this.file(entry.key);
     ensureDir(join(f, '..'));
-    await writeFileAtomicAsync(f, canonicalJson(entry));
+    await writeFileAtomicAsync(f, canonicalJson(entry), { fsync: false });
   }
 
   /** Every recorded entry, for gc. */

@@ -1,7 +1,12 @@
 // The content-addressed cache in .mlpipe/cache/objects: one read-only object per
 // file content, and one per directory manifest. Objects are written atomically
-// (temp file, fsync, rename) and verified against their hash before use; a
-// corrupt object is deleted and reported, so the caller falls back to running.
+// (temp file, rename) and fsynced later in batches: whoever records a
+// reference to them durably (the lock file) calls `sync()` first. (An fsync
+// per object commits the filesystem journal each time, which stalls every
+// other file operation of the run; a batch commits it about once.) Every
+// object is verified against its hash before use; a corrupt or empty one (a
+// power loss before its fsync) is deleted and reported, so the caller falls
+// back to running.
 import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
@@ -10,6 +15,21 @@ import { manifestBytes, type ManifestEntry, type PathState } from './workspace.j
 
 /** How restored files are placed in the workspace. */
 export type LinkMode = 'copy' | 'hardlink' | 'symlink';
+
+/** fsync on the thread pool; a failure leaves the object to be verified when used. */
+async function fsyncFile(path: string): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  try {
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Unsynced or gone: restore verifies every object's hash before use.
+  }
+}
 
 let tmpCounter = 0;
 function tmpName(dir: string): string {
@@ -20,6 +40,9 @@ export class CacheStore {
   readonly objects: string;
   /** Objects found corrupt during this process, for reporting. */
   readonly corrupt: ContentHash[] = [];
+  /** Stored objects not fsynced yet, and the batch being fsynced. */
+  private unsynced: string[] = [];
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(stateDir: string, readonly link: LinkMode = 'copy') {
     this.objects = join(stateDir, 'cache', 'objects');
@@ -35,12 +58,12 @@ export class CacheStore {
 
   /**
    * Stores a workspace path (file or directory) that `state` describes: each
-   * object copied (reflinked where possible) to a temp file, fsynced, made
-   * read-only and renamed into place, on the thread pool so that other stages
-   * keep being scheduled meanwhile.
+   * object copied (reflinked where possible) to a temp file, made read-only and
+   * renamed into place, on the thread pool so that other stages keep being
+   * scheduled meanwhile. Its fsync comes later, in a batch (see sync()).
    */
   async putState(abs: string, state: PathState): Promise<void> {
-    const { copyFile, open, chmod, rename, rm, writeFile } = await import('node:fs/promises');
+    const { copyFile, chmod, rename, rm, writeFile } = await import('node:fs/promises');
     const put = async (src: string | undefined, bytes: Uint8Array | undefined, hash: ContentHash) => {
       const dest = this.path(hash);
       if (existsSync(dest)) return;
@@ -49,23 +72,27 @@ export class CacheStore {
       try {
         if (src !== undefined) await copyFile(src, tmp, constants.COPYFILE_FICLONE);
         else await writeFile(tmp, bytes!);
-        const fh = await open(tmp, 'r');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
         await chmod(tmp, 0o444);
         await rename(tmp, dest);
       } finally {
         await rm(tmp, { force: true });
       }
+      this.unsynced.push(dest);
     };
     if (state.kind === 'file') await put(abs, undefined, state.hash);
     else if (state.kind === 'dir') {
       for (const [rel, hash] of state.manifest) await put(join(abs, ...rel.split('/')), undefined, hash);
       await put(undefined, manifestBytes(state.manifest), state.hash);
     }
+  }
+
+  /** Resolves when every object stored so far is on disk. */
+  sync(): Promise<void> {
+    const batch = this.unsynced;
+    this.unsynced = [];
+    const previous = this.syncing;
+    this.syncing = Promise.all([previous, ...batch.map(fsyncFile)]).then(() => undefined);
+    return this.syncing;
   }
 
   /** True when the object exists and its bytes still hash to its name; a corrupt object is removed. */

@@ -304,6 +304,7 @@ export class Engine {
     const ok = !this.interrupted && stages.every((s) => s.outcome !== 'failed' && s.outcome !== 'skipped');
     const counts: Record<string, number> = {};
     for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
+    await this.state.locks.settle();
     flushState(this.state);
     ignoreOutputs(this.root, this.toIgnore);
     this.writeRecord(started, ok, stages);
@@ -413,7 +414,9 @@ export class Engine {
         return;
       }
       if (attempt < attempts && !this.stopping) continue;
-      const what = result.timedOut
+      const what = result.error
+        ? result.error
+        : result.timedOut
         ? `timed out after ${stage.timeoutMs}ms`
         : result.signal
           ? `killed by ${result.signal}`
@@ -446,11 +449,12 @@ export class Engine {
       states.push({ out, s });
       outs[out.path] = { ...lockState(s)!, cache: out.cache };
     }
-    // Objects first, durable, then the run-cache entry that points at them, then the lock.
+    // Objects first, then the run-cache entry that points at them, then the
+    // lock entry once the objects are on disk.
     for (const { out, s } of states) await store.putState(ws.abs(out.path), s);
     const entry = lockEntryOf(verdict.key, verdict.record, outs);
     await this.state.runCache.put(entry);
-    this.state.locks.set(stage, entry);
+    this.state.locks.set(stage, entry, true);
     this.toIgnore.push(...stage.outs.filter((o) => o.cache));
     return undefined;
   }

@@ -1,8 +1,9 @@
-// Runs a stage's shell commands with execa: `sh -c`, in its own process group
-// (so a timeout or Ctrl-C kills everything it started), output streamed line by
-// line to its log file and to the reporter, and the last lines kept for the
-// failure message.
-import { createWriteStream } from 'node:fs';
+// Runs a stage's shell commands (`sh -c`, one after another, stopping at the
+// first failure), each in its own process group so a timeout or Ctrl-C kills
+// everything it started. Output is appended to the stage's log file (a retry
+// keeps the earlier attempt's output above its own) and, line by
+// line, to the reporter; the last lines are kept for the failure message.
+import { spawner } from './spawner.js';
 
 export interface ShellOptions {
   readonly cwd: string;
@@ -21,83 +22,76 @@ export interface ShellResult {
   readonly interrupted: boolean;
   /** The failing command, for the message. */
   readonly command?: string;
+  /** Why the command could not be run at all. */
+  readonly error?: string;
   readonly tail: readonly string[];
 }
 
 const TAIL_LINES = 20;
 const KILL_GRACE_MS = 2000;
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+/** Signals a command's process group; while it runs, the process itself if its group does not exist yet. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals, running: boolean): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);
   } catch {
-    // already gone
+    if (!running) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   }
 }
 
 export async function runShell(commands: readonly string[], options: ShellOptions): Promise<ShellResult> {
-  const log = createWriteStream(options.logFile);
   const tail: string[] = [];
+  let pending = '';
   const push = (line: string) => {
-    log.write(`${line}\n`);
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     options.onLine(line);
   };
-  // execa is loaded with the first stage that runs: a no-op run never pays for it.
-  const { execa } = await import('execa');
-  try {
-    for (const command of commands) {
-      if (options.signal.aborted) return { ok: false, timedOut: false, interrupted: true, command, tail };
-      const child = execa('sh', ['-c', command], {
-        cwd: options.cwd,
-        env: options.env,
-        extendEnv: true,
-        detached: true, // a process group of its own
-        stdin: 'ignore',
-        all: true,
-        buffer: false,
-        reject: false,
-      });
-      let timedOut = false;
-      let interrupted = false;
-      const stop = (why: 'timeout' | 'abort') => {
-        if (why === 'timeout') timedOut = true;
-        else interrupted = true;
-        killGroup(child.pid, 'SIGTERM');
-        setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+  const onText = (text: string) => {
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) push(line.replace(/\r$/, ''));
+  };
+  for (const command of commands) {
+    if (options.signal.aborted) return { ok: false, timedOut: false, interrupted: true, command, tail };
+    const started = spawner().start({ command, cwd: options.cwd, env: options.env, logFile: options.logFile, onText });
+    let timedOut = false;
+    let interrupted = false;
+    const stop = (why: 'timeout' | 'abort') => {
+      if (why === 'timeout') timedOut = true;
+      else interrupted = true;
+      killGroup(started.pid(), 'SIGTERM', true);
+      setTimeout(() => killGroup(started.pid(), 'SIGKILL', false), KILL_GRACE_MS).unref();
+    };
+    const timer = options.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
+    const onAbort = () => stop('abort');
+    options.signal.addEventListener('abort', onAbort);
+    const result = await started.exit;
+    if (pending !== '') push(pending);
+    pending = '';
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onAbort);
+    // Anything the command left running in its group goes with it.
+    killGroup(started.pid(), 'SIGKILL', false);
+    if (timedOut || interrupted || result.error !== undefined || result.exitCode !== 0) {
+      return {
+        ok: false,
+        ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+        ...(result.signal ? { signal: result.signal } : {}),
+        ...(result.error !== undefined ? { error: result.error } : {}),
+        timedOut,
+        interrupted,
+        command,
+        tail,
       };
-      const timer = options.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
-      const onAbort = () => stop('abort');
-      options.signal.addEventListener('abort', onAbort);
-      let pending = '';
-      child.all?.on('data', (chunk: Buffer) => {
-        pending += chunk.toString('utf8');
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) push(line.replace(/\r$/, ''));
-      });
-      const result = await child;
-      if (pending !== '') push(pending);
-      clearTimeout(timer);
-      options.signal.removeEventListener('abort', onAbort);
-      // Anything the command left running in its group goes with it.
-      killGroup(child.pid, 'SIGKILL');
-      if (timedOut || interrupted || result.exitCode !== 0) {
-        return {
-          ok: false,
-          ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
-          ...(result.signal ? { signal: result.signal } : {}),
-          timedOut,
-          interrupted,
-          command,
-          tail,
-        };
-      }
     }
-    return { ok: true, timedOut: false, interrupted: false, tail };
-  } finally {
-    await new Promise<void>((resolve) => log.end(resolve));
   }
+  return { ok: true, timedOut: false, interrupted: false, tail };
 }

@@ -25,8 +25,11 @@ const LOCK_WRITE_INTERVAL_MS = 100;
 
 export class LockFiles {
   private readonly byPipeline = new Map<string, { path: string; data: LockFileData }>();
+  /** Entries whose objects are not known to be on disk yet, by stage id. */
+  private readonly staged = new Map<string, { stage: Stage; entry: LockEntry }>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private background: Promise<void> = Promise.resolve();
   private lastWriteMs = 0;
   /** Written without recording them in the parse cache yet. */
   private readonly uncached = new Set<string>();
@@ -35,6 +38,8 @@ export class LockFiles {
     root: string,
     pipelines: readonly Pipeline[],
     private readonly cache: ParseCache,
+    /** Makes every object stored so far durable (the store's batched fsync). */
+    private readonly syncObjects: () => Promise<void> = async () => {},
     readonly diagnostics: Diagnostic[] = [],
   ) {
     for (const p of pipelines) {
@@ -46,19 +51,57 @@ export class LockFiles {
   }
 
   get(stage: Stage): LockEntry | undefined {
-    return this.byPipeline.get(stage.pipeline)?.data.stages[stage.name];
+    return this.staged.get(stage.id)?.entry ?? this.byPipeline.get(stage.pipeline)?.data.stages[stage.name];
   }
 
   /**
-   * Records a stage's entry; its lock file is rewritten atomically within
+   * Records a stage's entry. With `newObjects` the entry waits until the
+   * objects stored for it are synced: a lock file never points at bytes a power
+   * failure could lose. The lock file is rewritten atomically within
    * LOCK_WRITE_INTERVAL_MS (a 1000-stage run would otherwise spend its time
    * rewriting a large file after every stage). A kill -9 inside that window
    * loses no work: the run-cache already holds the stage's result.
    */
-  set(stage: Stage, entry: LockEntry): void {
+  set(stage: Stage, entry: LockEntry, newObjects = false): void {
+    if (newObjects) this.staged.set(stage.id, { stage, entry });
+    else {
+      this.staged.delete(stage.id);
+      this.record(stage, entry);
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.background = this.background.then(() => this.writeSoon());
+    }, Math.max(LOCK_WRITE_INTERVAL_MS, 10 * this.lastWriteMs));
+  }
+
+  /** Syncs the staged entries' objects, records the entries and writes the lock files. */
+  private async writeSoon(): Promise<void> {
+    await this.recordStaged();
+    this.flush(false);
+  }
+
+  private async recordStaged(): Promise<void> {
+    const batch = [...this.staged];
+    if (batch.length === 0) return;
+    await this.syncObjects();
+    for (const [id, staged] of batch) {
+      if (this.staged.get(id) !== staged) continue; // replaced meanwhile
+      this.staged.delete(id);
+      this.record(staged.stage, staged.entry);
+    }
+  }
+
+  /** Resolves when every entry set so far is recorded (ready for the final flush). */
+  async settle(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.background;
+    await this.recordStaged();
+  }
+
+  private record(stage: Stage, entry: LockEntry): void {
     this.byPipeline.get(stage.pipeline)!.data.stages[stage.name] = entry;
     this.dirty.add(stage.pipeline);
-    this.timer ??= setTimeout(() => this.flush(false), Math.max(LOCK_WRITE_INTERVAL_MS, 10 * this.lastWriteMs));
   }
 
   /** Writes every lock file with unsaved entries; `final` also records them in the parse cache. */
@@ -115,14 +158,15 @@ export async function openState(root: string, pipelines: readonly Pipeline[], pa
   await initHashing();
   const stateDir = join(root, STATE_DIR);
   const index = StatIndex.load(stateDir);
+  const store = new CacheStore(stateDir, linkMode(stateDir));
   return {
     stateDir,
     parseCache,
     index,
     ws: new Workspace(root, index),
-    store: new CacheStore(stateDir, linkMode(stateDir)),
+    store,
     runCache: new RunCache(stateDir),
-    locks: new LockFiles(root, pipelines, parseCache),
+    locks: new LockFiles(root, pipelines, parseCache, () => store.sync()),
   };
 }
 

@@ -34,14 +34,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** The same, on the thread pool: the main thread goes on scheduling stages meanwhile. */
-export async function writeFileAtomicAsync(path: string, data: string | Uint8Array): Promise<void> {
+/**
+ * The same, on the thread pool: the main thread goes on scheduling stages
+ * meanwhile. `fsync: false` keeps only the atomicity (for data that is safe to
+ * lose in a power failure, not to tear).
+ */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): Promise<void> {
   const { open, rename, rm } = await import('node:fs/promises');
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   const fh = await open(tmp, 'w', 0o666);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (options.fsync !== false) await fh.sync();
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
