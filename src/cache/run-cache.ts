@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicAsync } from '../util/atomic-write.js';
-import { ensureDir } from '../util/dirs.js';
+import { ensureDirAsync } from '../util/dirs.js';
 import { canonicalJson } from './canonical.js';
 import type { LockEntry } from './lockfile.js';
 
@@ -34,7 +34,7 @@ export class RunCache {
 
   async put(entry: LockEntry): Promise<void> {
     const f = this.file(entry.key);
-    ensureDir(join(f, '..'));
+    await ensureDirAsync(join(f, '..'));
     await writeFileAtomicAsync(f, canonicalJson(entry), { fsync: false });
   }
 

@@ -10,7 +10,7 @@
 import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
-import { ensureDir } from '../util/dirs.js';
+import { ensureDirAsync } from '../util/dirs.js';
 import { manifestBytes, type ManifestEntry, type PathState } from './workspace.js';
 
 /** How restored files are placed in the workspace. */
@@ -67,7 +67,7 @@ export class CacheStore {
     const put = async (src: string | undefined, bytes: Uint8Array | undefined, hash: ContentHash) => {
       const dest = this.path(hash);
       if (existsSync(dest)) return;
-      ensureDir(dirname(dest));
+      await ensureDirAsync(dirname(dest));
       const tmp = tmpName(dirname(dest));
       try {
         if (src !== undefined) await copyFile(src, tmp, constants.COPYFILE_FICLONE);

@@ -28,6 +28,9 @@ const SKIP_DIRS = new Set(['.git', '.mlpipe', 'node_modules']);
 
 export class Workspace {
   private readonly memo = new Map<string, PathState>();
+  /** Directories with something below them in memo: only these need a scan on invalidate. */
+  private readonly memoParents = new Set<string>();
+  private readonly globs = new Map<string, PathState>();
   /** States that paths will have once restored, for planning (status, --dry-run) without writing. */
   private readonly assumed = new Map<string, PathState>();
 
@@ -41,11 +44,14 @@ export class Workspace {
     return sep === '/' ? (rel === '' ? this.root : `${this.root}/${rel}`) : join(this.root, ...rel.split('/'));
   }
 
-  /** Forget what is known about a path and everything above or below it (after a stage wrote it). */
+  /** Forget what is known about a path, everything above and below it, and every glob (after a stage wrote it). */
   invalidate(rel: string): void {
-    for (const k of [...this.memo.keys()]) {
-      if (k === rel || k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`) || k.startsWith('glob:')) this.memo.delete(k);
+    this.memo.delete(rel);
+    for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) this.memo.delete(rel.slice(0, i));
+    if (this.memoParents.has(rel)) {
+      for (const k of this.memo.keys()) if (k.startsWith(`${rel}/`)) this.memo.delete(k);
     }
+    this.globs.clear();
   }
 
   private fileHash(rel: string, st: BigIntStats): { hash: ContentHash; size: number } {
@@ -119,8 +125,7 @@ export class Workspace {
 
   /** A glob's matches as a manifest (paths relative to the root). */
   globState(pattern: string): PathState {
-    const key = `glob:${pattern}`;
-    const memo = this.memo.get(key);
+    const memo = this.globs.get(pattern);
     if (memo) return memo;
     const matches = globSync(pattern, { cwd: this.root, dot: true, onlyFiles: true, ignore: ['.mlpipe/**', '.git/**'] })
       .map((p) => p.split(sep).join('/'))
@@ -134,11 +139,14 @@ export class Workspace {
         size += s.size;
       }
     }
-    return this.remember(key, matches.length === 0 ? { kind: 'missing' } : { kind: 'dir', hash: manifestHash(manifest), size, manifest });
+    const s: PathState = matches.length === 0 ? { kind: 'missing' } : { kind: 'dir', hash: manifestHash(manifest), size, manifest };
+    this.globs.set(pattern, s);
+    return s;
   }
 
-  private remember(key: string, s: PathState): PathState {
-    this.memo.set(key, s);
+  private remember(rel: string, s: PathState): PathState {
+    this.memo.set(rel, s);
+    for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) this.memoParents.add(rel.slice(0, i));
     return s;
   }
 }

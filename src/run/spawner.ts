@@ -104,7 +104,8 @@ function shellWord(s: string): string {
 interface HelperJob {
   pid?: number;
   readonly spec: CommandSpec;
-  readonly fd: number;
+  /** The log, opened for reading once the helper has created it. */
+  fd?: number;
   position: number;
   poll?: NodeJS.Timeout;
   resolve(exit: CommandExit): void;
@@ -142,7 +143,7 @@ class HelperSpawner implements Spawner {
     const id = this.nextId++;
     let resolve!: (exit: CommandExit) => void;
     const exit = new Promise<CommandExit>((r) => (resolve = r));
-    const job: HelperJob = { spec, fd: openSync(spec.logFile, 'a+'), position: 0, resolve };
+    const job: HelperJob = { spec, position: 0, resolve };
     this.jobs.set(id, job);
     this.keepAlive();
     const vars = Object.entries(spec.env).flatMap(([k, v]) => [shellWord(k), shellWord(v)]);
@@ -162,6 +163,13 @@ class HelperSpawner implements Spawner {
   }
 
   private readOutput(job: HelperJob): void {
+    if (job.fd === undefined) {
+      try {
+        job.fd = openSync(job.spec.logFile, 'r');
+      } catch {
+        return; // not created yet
+      }
+    }
     const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
       let n: number;
@@ -195,11 +203,7 @@ class HelperSpawner implements Spawner {
   private settle(id: number, job: HelperJob, exit: CommandExit): void {
     clearInterval(job.poll);
     this.readOutput(job);
-    try {
-      closeSync(job.fd);
-    } catch {
-      // already closed
-    }
+    if (job.fd !== undefined) closeSync(job.fd);
     this.jobs.delete(id);
     this.keepAlive();
     job.resolve(exit);
