@@ -65,11 +65,30 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'print the plan and each stage\'s reason; run nothing')
     .option('--keep-going', 'a failure stops only its downstream')
     .option('--set <key=value>', 'override a param for this run (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--frozen', 'fail (exit 1, naming the stages) instead of running when the lock files are stale')
     .option('--no-wait', 'fail at once if another mlpipe holds the project')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 a stage failed, 2 invalid pipeline or command line, 130 SIGINT, 143 SIGTERM.')
+    .option('--junit <file>', 'also write a JUnit XML report of the run to FILE')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 a stage failed (or --frozen found stale lock files), 2 invalid pipeline or command line, 130 SIGINT, 143 SIGTERM.')
     .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
       const { runRun } = await import('./run.js');
       setExit(await runRun(context(cmd), targets, opts, argvOf(cmd)));
+    });
+
+  program
+    .command('watch')
+    .description('run, then rerun the affected stages on every change to their inputs, params or pipeline files')
+    .argument('[target...]', 'pipelines or stages; their stale upstream runs too')
+    .option('-j, --jobs <n>', 'stages at a time (default: CPU count)')
+    .option('--downstream', 'the targets and everything after them; stale upstream is reported, not run')
+    .option('--single', 'the targets only, no upstream')
+    .option('--keep-going', 'a failure stops only its downstream')
+    .option('--set <key=value>', 'override a param (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-wait', 'fail a run at once if another mlpipe holds the project')
+    .option('--junit <file>', 'write a JUnit XML report of each run to FILE')
+    .addHelpText('after', '\nEnds with Ctrl-C (exit 130) or SIGTERM (143). A failed stage is retried only when one of its inputs changes.')
+    .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const { runWatch } = await import('./watch.js');
+      setExit(await runWatch(context(cmd), targets, opts, argvOf(cmd)));
     });
 
   program

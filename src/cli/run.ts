@@ -1,14 +1,18 @@
 // `mlpipe run [TARGET...]`: runs what is stale, in parallel, with the project
-// lock held; `--dry-run` prints the plan instead.
+// lock held; `--dry-run` prints the plan instead; `--frozen` refuses to run
+// when the committed lock files are stale. `runCycle` is one such run, which
+// watch mode repeats.
 import { flushState } from '../run/state.js';
 import { EXIT, type CliContext } from './context.js';
-import { openSession } from './session.js';
-import { Engine, defaultJobs, plan } from '../run/engine.js';
+import { openSession, type Session } from './session.js';
+import { Engine, defaultJobs, plan, staleAgainstLocks, type RunSummary } from '../run/engine.js';
 import { ProjectLock } from '../run/project-lock.js';
-import { JsonReporter, PlainReporter, type RunReporter } from '../report/run-events.js';
-import { error } from '../pipeline/diagnostic.js';
+import { reportersFor } from './reporting.js';
+import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import { join } from 'node:path';
 import { STATE_DIR } from '../pipeline/project.js';
+import type { RunReporter } from '../report/events.js';
+import type { StageId } from '../pipeline/model.js';
 
 export interface RunOptions {
   readonly jobs?: string;
@@ -17,21 +21,36 @@ export interface RunOptions {
   readonly single?: boolean;
   readonly dryRun?: boolean;
   readonly keepGoing?: boolean;
+  readonly frozen?: boolean;
   readonly set?: string[];
   readonly wait?: boolean;
+  readonly junit?: string;
 }
 
-export function reporterFor(ctx: CliContext): RunReporter {
-  if (ctx.json) return new JsonReporter((s) => ctx.out(s));
-  return new PlainReporter((s) => ctx.out(s), (s) => ctx.log(s), ctx.colors);
-}
-
-export async function runRun(ctx: CliContext, targets: string[], options: RunOptions, argv: string[]): Promise<number> {
+/** --jobs as a number, or the diagnostic that rejects it. */
+export function jobsOf(options: RunOptions): number | Diagnostic {
   const jobs = options.jobs === undefined ? defaultJobs() : Number(options.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) return ctx.fail([error('bad-option', `--jobs must be a whole number of at least 1, not "${options.jobs}"`)]);
-  const mode = options.single ? 'single' : options.downstream ? 'downstream' : 'upstream';
-  const reporter = reporterFor(ctx);
+  if (!Number.isInteger(jobs) || jobs < 1) return error('bad-option', `--jobs must be a whole number of at least 1, not "${options.jobs}"`);
+  return jobs;
+}
 
+export interface CycleHooks {
+  /** Stages that failed with exactly this key are not retried (watch mode). */
+  readonly skipFailed?: ReadonlyMap<StageId, string>;
+  /** The engine of the run, while it runs (for interrupts). */
+  readonly onEngine?: (engine: Engine | undefined) => void;
+  /** Called with the plan before anything runs (watch mode watches it first). */
+  readonly onPlanned?: (session: Session) => Promise<void>;
+}
+
+export type CycleResult =
+  | { readonly kind: 'invalid'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: 'refused'; readonly code: number }
+  | { readonly kind: 'ran'; readonly code: number; readonly session: Session; readonly summary?: RunSummary };
+
+/** One run: take the project lock, plan afresh, run (or dry-run / frozen check). */
+export async function runCycle(ctx: CliContext, targets: string[], options: RunOptions, jobs: number, argv: string[], reporter: RunReporter, hooks: CycleHooks = {}): Promise<CycleResult> {
+  const mode = options.single ? 'single' : options.downstream ? 'downstream' : 'upstream';
   let lock: ProjectLock | undefined;
   if (!options.dryRun) {
     const root = ctx.root();
@@ -42,7 +61,7 @@ export async function runRun(ctx: CliContext, targets: string[], options: RunOpt
         const r = ProjectLock.tryAcquire(stateDir, command);
         if (!(r instanceof ProjectLock)) {
           ctx.log(`error: another mlpipe is running on this project (pid ${r.pid}: ${r.command}); not waiting (--no-wait)`);
-          return EXIT.failed;
+          return { kind: 'refused', code: EXIT.failed };
         }
         lock = r;
       } else {
@@ -53,33 +72,56 @@ export async function runRun(ctx: CliContext, targets: string[], options: RunOpt
   try {
     // Planned afresh after the lock is ours: whatever the other process did is seen.
     const session = await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
-    if (Array.isArray(session)) return ctx.fail(session);
-    const engineOptions = { jobs, force: options.force === true, forced: session.targeted, keepGoing: options.keepGoing === true, argv };
-    if (options.dryRun) {
-      const records = plan(session.state, session.g, session.selected, engineOptions);
-      const counts: Record<string, number> = {};
-      for (const r of records) {
-        counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-        reporter.event({ type: 'stage-finished', stage: r.id, outcome: r.outcome, reasons: r.reasons });
+    if (Array.isArray(session)) return { kind: 'invalid', diagnostics: session };
+    await hooks.onPlanned?.(session);
+    const engineOptions = { jobs, force: options.force === true, forced: session.targeted, keepGoing: options.keepGoing === true, argv, ...(hooks.skipFailed ? { skipFailed: hooks.skipFailed } : {}) };
+    if (options.dryRun || options.frozen) {
+      const records = options.dryRun ? plan(session.state, session.g, session.selected, engineOptions) : staleAgainstLocks(session.state, session.g, session.selected);
+      if (options.dryRun || records.length > 0) {
+        const counts: Record<string, number> = {};
+        for (const r of records) {
+          counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+          reporter.event({ type: 'stage-finished', stage: r.id, outcome: r.outcome, reasons: r.reasons });
+        }
+        flushState(session.state);
+        const ok = options.dryRun === true;
+        reporter.event({ type: 'run-finished', runId: options.dryRun ? 'dry-run' : 'frozen', ok, counts, durationMs: 0 });
+        if (!ok) ctx.log(`error: --frozen: the lock files are stale for ${records.map((r) => r.id).join(', ')}; run "mlpipe run" and commit the lock files`);
+        return { kind: 'ran', code: ok ? EXIT.ok : EXIT.failed, session };
       }
-      flushState(session.state);
-      reporter.event({ type: 'run-finished', runId: 'dry-run', ok: true, counts, durationMs: 0 });
-      return EXIT.ok;
     }
     const engine = new Engine(session.root, session.g, session.selected, session.state, reporter, engineOptions);
-    const onSigint = () => engine.interrupt('SIGINT');
-    const onSigterm = () => engine.interrupt('SIGTERM');
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
+    hooks.onEngine?.(engine);
     try {
       const summary = await engine.run();
-      if (summary.interrupted) return summary.interrupted === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-      return summary.ok ? EXIT.ok : EXIT.failed;
+      const code = summary.interrupted ? (summary.interrupted === 'SIGINT' ? EXIT.sigint : EXIT.sigterm) : summary.ok ? EXIT.ok : EXIT.failed;
+      return { kind: 'ran', code, session, summary };
     } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
+      hooks.onEngine?.(undefined);
     }
   } finally {
     lock?.release();
+  }
+}
+
+export async function runRun(ctx: CliContext, targets: string[], options: RunOptions, argv: string[]): Promise<number> {
+  const jobs = jobsOf(options);
+  if (typeof jobs !== 'number') return ctx.fail([jobs]);
+  const reporter = await reportersFor(ctx, options.junit ? { junit: options.junit } : {});
+  let engine: Engine | undefined;
+  // Before the engine exists (waiting for the lock, planning) a signal ends the
+  // process at once; a lock file it may leave is taken over as a dead holder's.
+  const onSigint = () => (engine ? engine.interrupt('SIGINT') : process.exit(EXIT.sigint));
+  const onSigterm = () => (engine ? engine.interrupt('SIGTERM') : process.exit(EXIT.sigterm));
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  try {
+    const result = await runCycle(ctx, targets, options, jobs, argv, reporter, { onEngine: (e) => (engine = e) });
+    if (result.kind === 'invalid') return ctx.fail(result.diagnostics);
+    return result.code;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    reporter.close();
   }
 }

@@ -5,7 +5,7 @@ import { analyze } from '../analysis.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { selectStages, type SelectionMode } from '../graph/select.js';
 import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
-import type { StageId } from '../pipeline/model.js';
+import type { Pipeline, StageId } from '../pipeline/model.js';
 import { openState, type ProjectState } from '../run/state.js';
 import { initHashing } from '../cache/hash.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
@@ -20,6 +20,7 @@ export interface Session {
   /** The stages the targets name themselves (before upstream/downstream selection). */
   readonly targeted: Set<StageId>;
   readonly state: ProjectState;
+  readonly pipelines: readonly Pipeline[];
 }
 
 export interface SessionOptions {
@@ -64,5 +65,5 @@ export async function openSession(ctx: CliContext, options: SessionOptions): Pro
   const state = await openState(found.root, result.pipelines, parseCache);
   if (hasErrors(state.locks.diagnostics)) return state.locks.diagnostics;
   ctx.report(result.diagnostics); // warnings
-  return { root: found.root, g: result.graph, selected: selection.ids, targeted, state };
+  return { root: found.root, g: result.graph, selected: selection.ids, targeted, state, pipelines: result.pipelines };
 }

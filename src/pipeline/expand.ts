@@ -354,6 +354,7 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
     wdir,
     env: { ...input.pipelineEnv, ...stringRecord(body.env) },
     alwaysRun: body.always_run === true,
+    interruptible: body.interruptible === true,
     frozen: body.frozen === true,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     retries: typeof body.retries === 'number' ? body.retries : 0,

@@ -67,6 +67,8 @@ export interface Stage {
   readonly wdir: string;
   readonly env: Readonly<Record<string, string>>;
   readonly alwaysRun: boolean;
+  /** Watch mode: killed and restarted when its own inputs change while it runs. */
+  readonly interruptible: boolean;
   readonly frozen: boolean;
   readonly timeoutMs?: number;
   readonly retries: number;

@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import type { Diagnostic, DiagnosticNote } from '../pipeline/diagnostic.js';
 import type { Location } from '../pipeline/source.js';
 
-type Colors = ReturnType<typeof pc.createColors>;
+export type Colors = ReturnType<typeof pc.createColors>;
 
 export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Colors {
   const enabled = !('NO_COLOR' in env) && (('FORCE_COLOR' in env && env.FORCE_COLOR !== '0') || stream.isTTY === true);
@@ -50,11 +50,11 @@ export function formatDiagnostic(d: Diagnostic, c: Colors): string {
   return lines.join('\n');
 }
 
-function escapeData(s: string): string {
+export function escapeData(s: string): string {
   return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-function escapeProperty(s: string): string {
+export function escapeProperty(s: string): string {
   return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 

@@ -21,13 +21,13 @@ import { randomBytes } from 'node:crypto';
 import type { ContentHash } from '../cache/hash.js';
 import { ignoreOutputs } from '../cache/gitignore.js';
 import type { LockOut } from '../cache/lockfile.js';
-import { lockEntryOf, lockState } from '../cache/key.js';
+import { keyRecord, lockEntryOf, lockState, recordOfLock, stageKey } from '../cache/key.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { edgeKey } from '../graph/build.js';
 import type { Stage, StageId } from '../pipeline/model.js';
-import type { RunEvent, RunReporter, StageOutcome } from '../report/run-events.js';
+import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { evaluate, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
+import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
 import { runShell } from './shell.js';
 import type { ProjectState } from './state.js';
 
@@ -38,6 +38,8 @@ export interface EngineOptions {
   readonly forced: ReadonlySet<StageId>;
   readonly keepGoing: boolean;
   readonly argv: readonly string[];
+  /** Watch mode: a stage that failed with exactly this key is not retried until an input changes. */
+  readonly skipFailed?: ReadonlyMap<StageId, string>;
 }
 
 export interface StageRecord {
@@ -111,16 +113,47 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
       case 'restore':
         // Restoring what the lock records changes nothing downstream sees; a run-cache hit does.
         if (verdict.source === 'run-cache' || upstream.length > 0) changing.add(id);
-        for (const [path, out] of Object.entries(verdict.outs)) {
-          const manifest = out.files !== undefined ? state.store.readManifest(out.hash as ContentHash) : undefined;
-          state.ws.assume(path, manifest ? { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest } : { kind: 'file', hash: out.hash as ContentHash, size: out.size });
-        }
+        assumeOutputs(state, verdict.outs);
         return { id, outcome: upstream.length > 0 ? 'would-run' : 'would-restore', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
       case 'run':
         changing.add(id);
         return { id, outcome: 'would-run', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
     }
   });
+}
+
+/**
+ * `run --frozen`: the stages whose lock entry does not match what their
+ * definition, params and deps are now — the lock files a commit forgot. Outputs
+ * may be absent (a fresh clone): an up-to-date stage's outputs are taken to be
+ * what its lock records, so its downstream is judged against those.
+ */
+export function staleAgainstLocks(state: ProjectState, g: ProjectGraph, selected: readonly StageId[]): StageRecord[] {
+  const stale: StageRecord[] = [];
+  for (const id of selected) {
+    const stage = g.index.byId.get(id)!;
+    if (stage.frozen) continue;
+    const record = keyRecord(stage, state.ws);
+    const entry = state.locks.get(stage);
+    if (!entry || entry.key !== stageKey(record)) {
+      const reasons = entry ? explain(recordOfLock(entry, record.outs), record, freshnessContext(state, g, stage)) : [{ kind: 'never-run', message: 'never run' }];
+      stale.push({ id, outcome: 'would-run', reasons: reasons.length > 0 ? reasons : [{ kind: 'format', message: 'key format changed' }] });
+    }
+    if (entry) assumeOutputs(state, entry.outs);
+  }
+  return stale;
+}
+
+/** Plans as if these outputs were in the workspace (they would be after a restore). */
+function assumeOutputs(state: ProjectState, outs: Readonly<Record<string, LockOut>>): void {
+  for (const [path, out] of Object.entries(outs)) {
+    if (out.files === undefined) {
+      state.ws.assume(path, { kind: 'file', hash: out.hash as ContentHash, size: out.size });
+      continue;
+    }
+    const manifest = state.store.readManifest(out.hash as ContentHash) ?? [];
+    state.ws.assume(path, { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest });
+  }
 }
 
 /** Capacity accounting for --jobs, gpus and mutexes. */
@@ -165,6 +198,9 @@ export class Engine {
   readonly runId = newRunId();
   private readonly records = new Map<StageId, StageRecord>();
   private readonly abort = new AbortController();
+  /** Running stages' own abort controllers, and why a stage was cancelled. */
+  private readonly stageAborts = new Map<StageId, AbortController>();
+  private readonly cancelled = new Map<StageId, string>();
   private interrupted: NodeJS.Signals | undefined;
   private stopping = false;
   private readonly logDir: string;
@@ -182,7 +218,7 @@ export class Engine {
     this.logDir = join(state.stateDir, 'logs', this.runId);
   }
 
-  private stage(id: StageId): Stage {
+  stage(id: StageId): Stage {
     return this.g.index.byId.get(id)!;
   }
 
@@ -211,6 +247,21 @@ export class Engine {
     this.interrupted = signal;
     this.stopping = true;
     this.abort.abort();
+  }
+
+  /** Kills these stages if they are running (watch mode: an interruptible stage's inputs changed). */
+  cancel(ids: Iterable<StageId>, why: string): void {
+    for (const id of ids) {
+      const controller = this.stageAborts.get(id);
+      if (!controller) continue;
+      this.cancelled.set(id, why);
+      controller.abort();
+    }
+  }
+
+  /** The stages running now. */
+  runningStages(): StageId[] {
+    return [...this.stageAborts.keys()];
   }
 
   async run(): Promise<RunSummary> {
@@ -271,7 +322,14 @@ export class Engine {
           }
           verdict = fallback;
         }
+        if (this.options.skipFailed?.get(stage.id) === verdict.key) {
+          const why = 'failed before with these same inputs; waiting for one of them to change';
+          this.finish(stage.id, 'skipped', verdict.reasons, { key: verdict.key, message: why });
+          settled(stage.id);
+          continue;
+        }
         insertByRank(queued, { stage, verdict }, (q) => q.stage.id);
+        this.emit({ type: 'stage-queued', stage: stage.id, reasons: verdict.reasons });
       }
       while (!this.stopping) {
         const i = queued.findIndex((q) => resources.fits(q.stage));
@@ -375,42 +433,60 @@ export class Engine {
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
     if (!stage.cmd) {
-      this.finish(stage.id, 'failed', verdict.reasons, { message: `built-in action ${stage.uses?.value} is not available yet`, durationMs: 0 });
+      this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key, message: `built-in action ${stage.uses?.value} is not available yet`, durationMs: 0 });
       this.stopIfNeeded();
       return;
     }
     try {
       await this.prepareOutputs(stage);
     } catch (e) {
-      this.finish(stage.id, 'failed', verdict.reasons, { message: `could not prepare outputs: ${(e as Error).message}`, durationMs: Date.now() - started });
+      this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key, message: `could not prepare outputs: ${(e as Error).message}`, durationMs: Date.now() - started });
       this.stopIfNeeded();
       return;
     }
     const attempts = 1 + stage.retries;
+    const stageAbort = new AbortController();
+    this.stageAborts.set(stage.id, stageAbort);
+    const signal = AbortSignal.any([this.abort.signal, stageAbort.signal]);
+    try {
+      return await this.attempts(stage, verdict, release, { started, logFile, logShown, attempts, signal });
+    } finally {
+      this.stageAborts.delete(stage.id);
+    }
+  }
+
+  private async attempts(
+    stage: Stage,
+    verdict: Extract<Verdict, { action: 'run' }>,
+    release: () => void,
+    { started, logFile, logShown, attempts, signal }: { started: number; logFile: string; logShown: string; attempts: number; signal: AbortSignal },
+  ): Promise<void> {
+    const commands = (stage.cmd ?? []).map((c) => c.value);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.emit({ type: 'stage-started', stage: stage.id, reasons: verdict.reasons, attempt });
       const result = await runShell(
-        stage.cmd.map((c) => c.value),
+        commands,
         {
           cwd: this.state.ws.abs(stage.wdir === '.' ? '' : stage.wdir),
           env: { ...stage.env, MLPIPE_STAGE: stage.id, MLPIPE_RUN_ID: this.runId },
           ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
           logFile,
           onLine: (line) => this.emit({ type: 'stage-output', stage: stage.id, line }),
-          signal: this.abort.signal,
+          signal,
         },
       );
       if (result.ok) {
         release();
         const missing = await this.finalize(stage, verdict);
         if (missing) {
-          this.finish(stage.id, 'failed', verdict.reasons, { message: missing, durationMs: Date.now() - started, log: logShown, tail: result.tail });
+          this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key, message: missing, durationMs: Date.now() - started, log: logShown, tail: result.tail });
           this.stopIfNeeded();
         } else this.finish(stage.id, 'ran', verdict.reasons, { key: verdict.key, durationMs: Date.now() - started });
         return;
       }
       if (result.interrupted) {
-        this.finish(stage.id, 'failed', verdict.reasons, { message: 'interrupted', durationMs: Date.now() - started, log: logShown });
+        const why = this.cancelled.get(stage.id) ?? 'interrupted';
+        this.finish(stage.id, 'failed', verdict.reasons, { message: why, durationMs: Date.now() - started, log: logShown });
         return;
       }
       if (attempt < attempts && !this.stopping) continue;
@@ -421,8 +497,8 @@ export class Engine {
         : result.signal
           ? `killed by ${result.signal}`
           : `exit code ${result.exitCode}`;
-      this.finish(stage.id, 'failed', verdict.reasons, {
-        message: `${what}${stage.cmd.length > 1 ? ` in "${result.command}"` : ''}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
+      this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key,
+        message: `${what}${commands.length > 1 ? ` in "${result.command}"` : ''}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
         durationMs: Date.now() - started,
         ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
         tail: result.tail.slice(-10),

@@ -1,0 +1,68 @@
+// The event stream of a run (and of watch mode): every reporter — plain, tty,
+// json, JUnit, GitHub — is fed by the same events, and the JSON reporter
+// prints them as they are. schemas/events.schema.json documents them; keep the
+// two in step (a test validates every event the end-to-end tests see).
+import type { Reason } from '../run/freshness.js';
+
+/** How a stage ended: "fresh" is a cache hit with nothing to do, "restored" a hit that put outputs back. */
+export type StageOutcome = 'fresh' | 'restored' | 'ran' | 'failed' | 'skipped' | 'frozen' | 'would-run' | 'would-restore';
+
+/** A diagnostic as events and --json documents carry it (see diagnosticJson). */
+export type DiagnosticJson = Readonly<Record<string, unknown>>;
+
+export type RunEvent =
+  | { readonly type: 'run-started'; readonly runId: string; readonly stages: number; readonly jobs: number }
+  | { readonly type: 'waiting-for-lock'; readonly pid: number; readonly command: string }
+  | { readonly type: 'stage-queued'; readonly stage: string; readonly reasons: readonly Reason[] }
+  | { readonly type: 'stage-started'; readonly stage: string; readonly reasons: readonly Reason[]; readonly attempt: number }
+  | { readonly type: 'stage-output'; readonly stage: string; readonly line: string }
+  | {
+      readonly type: 'stage-finished';
+      readonly stage: string;
+      readonly outcome: StageOutcome;
+      readonly reasons: readonly Reason[];
+      readonly durationMs?: number;
+      readonly message?: string;
+      readonly tail?: readonly string[];
+      readonly log?: string;
+    }
+  | { readonly type: 'run-finished'; readonly runId: string; readonly ok: boolean; readonly counts: Readonly<Record<string, number>>; readonly durationMs: number; readonly interrupted?: string }
+  | { readonly type: 'diagnostics'; readonly diagnostics: readonly DiagnosticJson[] }
+  | { readonly type: 'watch-started'; readonly files: number }
+  | { readonly type: 'watch-change'; readonly paths: readonly string[] }
+  | { readonly type: 'watch-waiting'; readonly files: number; readonly heapUsed: number };
+
+export interface RunReporter {
+  event(e: RunEvent): void;
+  /** Called once at the end (files written, live displays cleared). */
+  close?(): void;
+}
+
+/** Feeds one event stream to several reporters. */
+export class Broadcast implements RunReporter {
+  constructor(private readonly reporters: readonly RunReporter[]) {}
+
+  event(e: RunEvent): void {
+    for (const r of this.reporters) r.event(e);
+  }
+
+  close(): void {
+    for (const r of this.reporters) r.close?.();
+  }
+}
+
+export function seconds(ms: number | undefined): string {
+  return ms === undefined ? '' : ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The run summary line: "12 stages: 3 ran, 9 fresh in 1.2s". */
+export function summaryText(e: Extract<RunEvent, { type: 'run-finished' }>): string {
+  const order = ['ran', 'restored', 'fresh', 'failed', 'skipped', 'frozen', 'would-run', 'would-restore'];
+  const parts = order.filter((k) => (e.counts[k] ?? 0) > 0).map((k) => `${e.counts[k]} ${k}`);
+  const total = Object.values(e.counts).reduce((a, b) => a + b, 0);
+  return `${total} stage${total === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''} in ${seconds(e.durationMs)}`;
+}
+
+export function reasonsText(reasons: readonly Reason[]): string {
+  return reasons.map((r) => r.message).join('; ');
+}

@@ -1,0 +1,103 @@
+// The plain reporter: line-oriented, no escape codes beyond optional colour.
+// Progress and results on stderr, stage output on stdout prefixed by the stage
+// name. In GitHub Actions each stage's output is held back and printed folded
+// in a ::group:: when the stage ends (parallel stages would interleave the
+// groups otherwise), and failures become ::error annotations.
+import type { Colors } from './diagnostic-text.js';
+import { escapeData, escapeProperty } from './diagnostic-text.js';
+import { reasonsText, seconds, summaryText, type RunEvent, type RunReporter } from './events.js';
+
+export class PlainReporter implements RunReporter {
+  /** GitHub Actions: each stage's output, until it ends. */
+  private readonly held = new Map<string, string[]>();
+
+  constructor(
+    private readonly out: (s: string) => void,
+    private readonly err: (s: string) => void,
+    private readonly c: Colors,
+    private readonly github = false,
+  ) {}
+
+  event(e: RunEvent): void {
+    const c = this.c;
+    switch (e.type) {
+      case 'run-started':
+      case 'stage-queued':
+      case 'watch-change':
+        break;
+      case 'waiting-for-lock':
+        this.err(c.yellow(`waiting for another mlpipe on this project to finish (pid ${e.pid}: ${e.command})`));
+        break;
+      case 'stage-started':
+        this.err(`${c.cyan('▶')} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}: ${reasonsText(e.reasons)}`);
+        break;
+      case 'stage-output':
+        if (this.github) {
+          const lines = this.held.get(e.stage) ?? [];
+          lines.push(e.line);
+          this.held.set(e.stage, lines);
+        } else this.out(`${c.dim(`[${e.stage}]`)} ${e.line}`);
+        break;
+      case 'stage-finished':
+        if (this.github) this.flushGroup(e.stage);
+        this.finished(e);
+        break;
+      case 'run-finished': {
+        const text = summaryText(e);
+        this.err(e.interrupted ? c.yellow(`interrupted by ${e.interrupted}; ${text}`) : e.ok ? text : c.red(text));
+        break;
+      }
+      case 'diagnostics':
+        break; // printed by the command as text (see CliContext.report)
+      case 'watch-started':
+        this.err(c.dim(`watching ${e.files} file${e.files === 1 ? '' : 's'}`));
+        break;
+      case 'watch-waiting':
+        this.err(c.dim(`waiting for changes (${e.files} file${e.files === 1 ? '' : 's'} watched)`));
+        break;
+    }
+  }
+
+  private flushGroup(stage: string): void {
+    const lines = this.held.get(stage);
+    if (!lines) return;
+    this.held.delete(stage);
+    this.out(`::group::${escapeData(stage)}`);
+    for (const line of lines) this.out(line);
+    this.out('::endgroup::');
+  }
+
+  private finished(e: Extract<RunEvent, { type: 'stage-finished' }>): void {
+    const text = stageFinishedText(e, this.c);
+    if (text !== undefined) this.err(text);
+    if (this.github && e.outcome === 'failed') {
+      const body = [`stage ${e.stage} failed: ${e.message ?? ''}`, ...(e.tail ?? []).slice(-10)].join('\n');
+      this.err(`::error title=${escapeProperty(`mlpipe: ${e.stage} failed`)}::${escapeData(body)}`);
+    }
+  }
+}
+
+/** The line(s) a finished stage gets in text output; none for fresh and frozen (the summary counts them). */
+export function stageFinishedText(e: Extract<RunEvent, { type: 'stage-finished' }>, c: Colors): string | undefined {
+  switch (e.outcome) {
+    case 'ran':
+      return `${c.green('✓')} ${e.stage} ${c.dim(seconds(e.durationMs))}`;
+    case 'restored':
+      return `${c.green('↺')} ${e.stage}: restored from cache (${e.message ?? reasonsText(e.reasons)})`;
+    case 'fresh':
+    case 'frozen':
+      return undefined;
+    case 'skipped':
+      return `${c.yellow('⊘')} ${e.stage}: skipped, ${e.message ?? ''}`;
+    case 'would-run':
+      return `${c.cyan('▶')} ${e.stage}: would run: ${reasonsText(e.reasons)}`;
+    case 'would-restore':
+      return `${c.green('↺')} ${e.stage}: would restore from cache: ${reasonsText(e.reasons)}`;
+    case 'failed': {
+      const lines = [`${c.red('✗')} ${c.bold(e.stage)} failed: ${e.message ?? ''}`];
+      if (e.tail && e.tail.length > 0) lines.push(...e.tail.map((l) => `  ${c.dim('│')} ${l}`));
+      if (e.log) lines.push(`  full log: ${e.log}`);
+      return lines.join('\n');
+    }
+  }
+}

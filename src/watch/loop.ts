@@ -1,0 +1,155 @@
+// Watch mode's state machine (Wireit's semantics). The watcher only triggers;
+// each run plans afresh and the keys decide what runs, so saving a file
+// without changing its bytes runs nothing.
+//
+//   running ──change──▶ queued ──run ends──▶ debouncing
+//      │ (an interruptible stage whose own inputs changed is killed now)
+//      └──run ends──▶ watching ──change──▶ debouncing ──quiet for DEBOUNCE──▶ running
+//                                              └──change──▶ debouncing (timer restarts)
+//
+// A change during a run queues exactly one more run. chokidar drops a second
+// change event of one file within 50 ms of the first; a debounce of at least
+// that long makes sure such a change happened before the run that the first
+// event started. An invalid pipeline
+// prints its diagnostics and keeps watching; a failure never ends watch mode,
+// and a stage that failed is not retried until one of its inputs changes (its
+// key differs). What is watched is recomputed after every run.
+import type { FSWatcher } from 'chokidar';
+import type { StageId } from '../pipeline/model.js';
+import type { CycleResult } from '../cli/run.js';
+import type { Engine } from '../run/engine.js';
+import type { RunReporter } from '../report/events.js';
+import type { WatchSet } from './watch-set.js';
+
+export type WatchState = 'running' | 'queued' | 'watching' | 'debouncing' | 'stopped';
+
+export interface WatchLoopDeps {
+  /**
+   * One run, reporting through the reporter. It calls `watch` with what to
+   * watch as soon as the plan is known (before anything runs, so changes made
+   * during the run are seen), or, for an invalid pipeline, after.
+   */
+  readonly runOnce: (hooks: { skipFailed: ReadonlyMap<StageId, string>; onEngine: (e: Engine | undefined) => void; watch: (set: WatchSet) => Promise<void> }) => Promise<CycleResult>;
+  readonly reporter: RunReporter;
+  readonly debounceMs: number;
+}
+
+export class WatchLoop {
+  private state: WatchState = 'running';
+  private watcher: FSWatcher | undefined;
+  private set: WatchSet | undefined;
+  private watched = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly changed = new Set<string>();
+  private readonly failed = new Map<StageId, string>();
+  private engine: Engine | undefined;
+  private stopped!: () => void;
+  private readonly done = new Promise<void>((resolve) => (this.stopped = resolve));
+
+  constructor(private readonly deps: WatchLoopDeps) {}
+
+  /** Runs, then watches until stop(); resolves when stopped. */
+  async start(): Promise<void> {
+    void this.cycle();
+    await this.done;
+  }
+
+  /** Ctrl-C: kill the running stages, stop watching. */
+  async stop(signal: NodeJS.Signals): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    clearTimeout(this.timer);
+    this.engine?.interrupt(signal);
+    await this.watcher?.close();
+    if (!this.engine) this.stopped();
+  }
+
+  private onChange(path: string): void {
+    if (this.state === 'stopped' || !this.set?.triggers(path)) return;
+    this.changed.add(this.set.rel(path));
+    switch (this.state) {
+      case 'running': {
+        this.state = 'queued';
+        this.cancelInterruptible(path);
+        break;
+      }
+      case 'queued':
+        this.cancelInterruptible(path);
+        break;
+      case 'watching':
+      case 'debouncing':
+        this.state = 'debouncing';
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.cycle(), this.deps.debounceMs);
+        break;
+    }
+  }
+
+  private cancelInterruptible(path: string): void {
+    const engine = this.engine;
+    if (!engine || !this.set) return;
+    const running = new Set(engine.runningStages());
+    const hit = this.set.stagesUsing(path).filter((id) => running.has(id) && engine.stage(id).interruptible);
+    if (hit.length > 0) engine.cancel(hit, `restarted: ${this.set.rel(path)} changed while it ran`);
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'running';
+    if (this.changed.size > 0) this.deps.reporter.event({ type: 'watch-change', paths: [...this.changed].sort() });
+    this.changed.clear();
+    const result = await this.deps.runOnce({ skipFailed: this.failed, onEngine: (e) => (this.engine = e), watch: (set) => this.updateWatched(set) });
+    this.engine = undefined;
+    if (result.kind === 'ran' && result.summary) {
+      for (const s of result.summary.stages) {
+        if (s.outcome === 'failed' && s.key !== undefined) this.failed.set(s.id, s.key);
+        else if (s.outcome === 'ran' || s.outcome === 'fresh' || s.outcome === 'restored') this.failed.delete(s.id);
+      }
+    }
+    if (this.now() === 'stopped') {
+      this.stopped();
+      return;
+    }
+    if (this.now() === 'queued') {
+      this.state = 'debouncing';
+      this.timer = setTimeout(() => void this.cycle(), this.deps.debounceMs);
+      return;
+    }
+    this.state = 'watching';
+    globalThis.gc?.();
+    this.deps.reporter.event({ type: 'watch-waiting', files: this.watchedCount(), heapUsed: process.memoryUsage().heapUsed });
+  }
+
+  /**
+   * Watches the new set; a new watcher only when the paths changed, ready
+   * (every directory scanned) before "waiting for changes" is reported.
+   */
+  private async updateWatched(next: WatchSet): Promise<void> {
+    const first = this.set === undefined;
+    this.set = next;
+    const paths = new Set(next.paths);
+    if (paths.size === this.watched.size && [...paths].every((p) => this.watched.has(p))) return;
+    await this.watcher?.close();
+    const { watch } = await import('chokidar');
+    const watcher = watch([...paths], { ignoreInitial: true, ignored: (path: string) => this.set?.ignored(path) ?? false });
+    watcher.on('all', (_event, path) => this.onChange(path));
+    watcher.on('error', () => {}); // a path that vanished: the next run re-plans
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    this.watcher = watcher;
+    this.watched = paths;
+    if (first) this.deps.reporter.event({ type: 'watch-started', files: this.watchedCount() });
+  }
+
+  /** Files and directories under watch. */
+  private watchedCount(): number {
+    const w = this.watcher?.getWatched() ?? {};
+    let n = 0;
+    for (const names of Object.values(w)) n += names.length;
+    return n;
+  }
+
+  /** The state now (callbacks change it while a run is awaited). */
+  private now(): WatchState {
+    return this.state;
+  }
+}
