@@ -1,6 +1,7 @@
 // Test rig for end-to-end tests: a temp project directory, files written into
 // it, and the built CLI run in it as a user would run it.
 import { spawnSync } from 'node:child_process';
+import Ajv from 'ajv';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +11,16 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(REPO, 'bin', 'mlpipe.js');
 
 export type RunEvent = Record<string, unknown> & { type: string };
+
+/** schemas/events.schema.json, compiled once: every event the tests see must match it. */
+const validateEvent = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(join(REPO, 'schemas', 'events.schema.json'), 'utf8')) as object);
+
+/** Parses one JSON-lines event and checks it against the event schema. */
+export function parseEvent(line: string): RunEvent {
+  const e = JSON.parse(line) as RunEvent;
+  if (!validateEvent(e)) throw new Error(`event does not match schemas/events.schema.json: ${line}\n${JSON.stringify(validateEvent.errors, null, 2)}`);
+  return e;
+}
 
 export interface RunResult {
   readonly code: number;
@@ -44,7 +55,7 @@ export class Rig {
     const events = r.stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as RunEvent);
+      .map(parseEvent);
     const outcomes: Record<string, string> = {};
     for (const e of events) if (e.type === 'stage-finished') outcomes[e.stage as string] = e.outcome as string;
     return { code: r.code, outcomes, events, stderr: r.stderr };

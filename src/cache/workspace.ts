@@ -68,6 +68,12 @@ export class Workspace {
     this.invalidate(rel);
   }
 
+  /** Back to what is on disk (after planning with assumptions). */
+  forgetAssumptions(): void {
+    for (const rel of this.assumed.keys()) this.invalidate(rel);
+    this.assumed.clear();
+  }
+
   private assumedState(rel: string): PathState | undefined {
     const exact = this.assumed.get(rel);
     if (exact) return exact;

@@ -141,6 +141,7 @@ export function staleAgainstLocks(state: ProjectState, g: ProjectGraph, selected
     }
     if (entry) assumeOutputs(state, entry.outs);
   }
+  state.ws.forgetAssumptions();
   return stale;
 }
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, Rig, type RunEvent } from '../rig.js';
+import { BIN, Rig, parseEvent, type RunEvent } from '../rig.js';
 
 class Watch {
   readonly events: RunEvent[] = [];
@@ -25,7 +25,7 @@ class Watch {
       this.buffer += d.toString();
       const lines = this.buffer.split('\n');
       this.buffer = lines.pop()!;
-      for (const l of lines) if (l.trim()) this.events.push(JSON.parse(l) as RunEvent);
+      for (const l of lines) if (l.trim()) this.events.push(parseEvent(l));
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
