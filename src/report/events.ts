@@ -25,6 +25,8 @@ export type RunEvent =
       readonly message?: string;
       readonly tail?: readonly string[];
       readonly log?: string;
+      /** Failures: the pipeline file and line that declare the stage. */
+      readonly definedAt?: { readonly file: string; readonly line: number };
     }
   | { readonly type: 'run-finished'; readonly runId: string; readonly ok: boolean; readonly counts: Readonly<Record<string, number>>; readonly durationMs: number; readonly interrupted?: string }
   | { readonly type: 'diagnostics'; readonly diagnostics: readonly DiagnosticJson[] }

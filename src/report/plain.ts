@@ -72,7 +72,8 @@ export class PlainReporter implements RunReporter {
     if (text !== undefined) this.err(text);
     if (this.github && e.outcome === 'failed') {
       const body = [`stage ${e.stage} failed: ${e.message ?? ''}`, ...(e.tail ?? []).slice(-10)].join('\n');
-      this.err(`::error title=${escapeProperty(`mlpipe: ${e.stage} failed`)}::${escapeData(body)}`);
+      const where = e.definedAt ? `file=${escapeProperty(e.definedAt.file)},line=${e.definedAt.line},` : '';
+      this.err(`::error ${where}title=${escapeProperty(`mlpipe: ${e.stage} failed`)}::${escapeData(body)}`);
     }
   }
 }

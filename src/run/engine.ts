@@ -239,7 +239,14 @@ export class Engine {
       ...(rest.message !== undefined ? { message: rest.message } : {}),
       ...(tail ? { tail } : {}),
       ...(log ? { log } : {}),
+      ...(outcome === 'failed' ? { definedAt: this.definedAt(id) } : {}),
     });
+  }
+
+  /** Where a stage is declared, for annotations on failures. */
+  private definedAt(id: StageId): { file: string; line: number } {
+    const loc = this.stage(id).loc;
+    return { file: loc.file.path, line: loc.file.position(loc.start).line };
   }
 
   /** Ctrl-C / SIGTERM: stop starting stages, kill the running ones (their whole groups). */

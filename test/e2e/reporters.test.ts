@@ -90,7 +90,7 @@ describe('reporters', () => {
     const r = rig.run(['run'], { env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('::group::p:good\nhello from good\n::endgroup::');
-    expect(r.stderr).toContain('::error title=mlpipe%3A p%3Abad failed::stage p:bad failed: exit code 4%0Aabout to fail <&>');
+    expect(r.stderr).toContain('::error file=pipelines/p.yaml,line=5,title=mlpipe%3A p%3Abad failed::stage p:bad failed: exit code 4%0Aabout to fail <&>');
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain('### mlpipe run failed');
     expect(md).toContain('| p:good | ✅ ran |');
