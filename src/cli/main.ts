@@ -14,6 +14,18 @@ function context(cmd: Command): CliContext {
   return new CliContext(cmd.optsWithGlobals<GlobalOptions>());
 }
 
+/** The options run and watch share. */
+function runOptions(cmd: Command): void {
+  cmd
+    .option('-j, --jobs <n>', 'stages at a time (default: CPU count)')
+    .option('--downstream', 'the targets and everything after them; stale upstream is reported, not run')
+    .option('--single', 'the targets only, no upstream')
+    .option('--keep-going', 'a failure stops only its downstream')
+    .option('--set <key=value>', 'override a param (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-wait', 'fail at once if another mlpipe holds the project')
+    .option('--junit <file>', 'also write a JUnit XML report of each run to FILE');
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('mlpipe')
     .description('Declarative pipelines for the machine-learning model lifecycle: validate, plan and run YAML pipelines with a content-addressed cache.')
@@ -58,16 +70,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('run')
     .description('run what is stale (all pipelines by default), in parallel, with the content-addressed cache')
     .argument('[target...]', 'pipelines or stages; their stale upstream runs too')
-    .option('-j, --jobs <n>', 'stages at a time (default: CPU count)')
     .option('--force', 'run the targets even if fresh')
-    .option('--downstream', 'the targets and everything after them; stale upstream is reported, not run')
-    .option('--single', 'the targets only, no upstream')
     .option('--dry-run', 'print the plan and each stage\'s reason; run nothing')
-    .option('--keep-going', 'a failure stops only its downstream')
-    .option('--set <key=value>', 'override a param for this run (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--frozen', 'fail (exit 1, naming the stages) instead of running when the lock files are stale')
-    .option('--no-wait', 'fail at once if another mlpipe holds the project')
-    .option('--junit <file>', 'also write a JUnit XML report of the run to FILE')
     .addHelpText('after', '\nExit codes: 0 ok, 1 a stage failed (or --frozen found stale lock files), 2 invalid pipeline or command line, 130 SIGINT, 143 SIGTERM.')
     .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
       const { runRun } = await import('./run.js');
@@ -78,18 +83,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('watch')
     .description('run, then rerun the affected stages on every change to their inputs, params or pipeline files')
     .argument('[target...]', 'pipelines or stages; their stale upstream runs too')
-    .option('-j, --jobs <n>', 'stages at a time (default: CPU count)')
-    .option('--downstream', 'the targets and everything after them; stale upstream is reported, not run')
-    .option('--single', 'the targets only, no upstream')
-    .option('--keep-going', 'a failure stops only its downstream')
-    .option('--set <key=value>', 'override a param (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--no-wait', 'fail a run at once if another mlpipe holds the project')
-    .option('--junit <file>', 'write a JUnit XML report of each run to FILE')
     .addHelpText('after', '\nEnds with Ctrl-C (exit 130) or SIGTERM (143). A failed stage is retried only when one of its inputs changes.')
     .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
       const { runWatch } = await import('./watch.js');
       setExit(await runWatch(context(cmd), targets, opts, argvOf(cmd)));
     });
+  for (const name of ['run', 'watch']) runOptions(program.commands.find((c) => c.name() === name)!);
 
   program
     .command('status')

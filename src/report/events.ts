@@ -68,3 +68,9 @@ export function summaryText(e: Extract<RunEvent, { type: 'run-finished' }>): str
 export function reasonsText(reasons: readonly Reason[]): string {
   return reasons.map((r) => r.message).join('; ');
 }
+
+/** What watch mode says when it starts watching and when it waits. */
+export function watchText(e: Extract<RunEvent, { type: 'watch-started' | 'watch-waiting' }>): string {
+  const files = `${e.files} file${e.files === 1 ? '' : 's'}`;
+  return e.type === 'watch-started' ? `watching ${files}` : `waiting for changes (${files} watched)`;
+}

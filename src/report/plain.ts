@@ -5,7 +5,7 @@
 // groups otherwise), and failures become ::error annotations.
 import type { Colors } from './diagnostic-text.js';
 import { escapeData, escapeProperty } from './diagnostic-text.js';
-import { reasonsText, seconds, summaryText, type RunEvent, type RunReporter } from './events.js';
+import { reasonsText, seconds, summaryText, watchText, type RunEvent, type RunReporter } from './events.js';
 
 export class PlainReporter implements RunReporter {
   /** GitHub Actions: each stage's output, until it ends. */
@@ -50,10 +50,8 @@ export class PlainReporter implements RunReporter {
       case 'diagnostics':
         break; // printed by the command as text (see CliContext.report)
       case 'watch-started':
-        this.err(c.dim(`watching ${e.files} file${e.files === 1 ? '' : 's'}`));
-        break;
       case 'watch-waiting':
-        this.err(c.dim(`waiting for changes (${e.files} file${e.files === 1 ? '' : 's'} watched)`));
+        this.err(c.dim(watchText(e)));
         break;
     }
   }

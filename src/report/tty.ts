@@ -4,7 +4,7 @@
 // Stage output is not streamed here; a failure shows the log's last lines.
 import { createLogUpdate } from 'log-update';
 import type { Colors } from './diagnostic-text.js';
-import { seconds, summaryText, type RunEvent, type RunReporter } from './events.js';
+import { seconds, summaryText, watchText, type RunEvent, type RunReporter } from './events.js';
 import { stageFinishedText } from './plain.js';
 
 const REDRAW_MS = 100;
@@ -58,10 +58,10 @@ export class TtyReporter implements RunReporter {
         break;
       }
       case 'watch-started':
-        this.print(c.dim(`watching ${e.files} file${e.files === 1 ? '' : 's'}`));
+        this.print(c.dim(watchText(e)));
         break;
       case 'watch-waiting':
-        this.live(c.dim(`waiting for changes (${e.files} file${e.files === 1 ? '' : 's'} watched)`));
+        this.live(c.dim(watchText(e)));
         break;
       case 'watch-change':
         this.live.clear();
