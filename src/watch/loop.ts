@@ -43,6 +43,9 @@ export class WatchLoop {
   private readonly changed = new Set<string>();
   private readonly failed = new Map<StageId, string>();
   private engine: Engine | undefined;
+  /** A run is in progress (from planning to its end). */
+  private cycling = false;
+  private signal: NodeJS.Signals = 'SIGINT';
   private stopped!: () => void;
   private readonly done = new Promise<void>((resolve) => (this.stopped = resolve));
 
@@ -58,10 +61,12 @@ export class WatchLoop {
   async stop(signal: NodeJS.Signals): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
+    this.signal = signal;
     clearTimeout(this.timer);
     this.engine?.interrupt(signal);
     await this.watcher?.close();
-    if (!this.engine) this.stopped();
+    // A run in progress ends first (an engine created from now on is interrupted at once).
+    if (!this.cycling) this.stopped();
   }
 
   private onChange(path: string): void {
@@ -98,7 +103,13 @@ export class WatchLoop {
     this.state = 'running';
     if (this.changed.size > 0) this.deps.reporter.event({ type: 'watch-change', paths: [...this.changed].sort() });
     this.changed.clear();
-    const result = await this.deps.runOnce({ skipFailed: this.failed, onEngine: (e) => (this.engine = e), watch: (set) => this.updateWatched(set) });
+    this.cycling = true;
+    const onEngine = (e: Engine | undefined) => {
+      this.engine = e;
+      if (e && this.now() === 'stopped') e.interrupt(this.signal);
+    };
+    const result = await this.deps.runOnce({ skipFailed: this.failed, onEngine, watch: (set) => this.updateWatched(set) });
+    this.cycling = false;
     this.engine = undefined;
     if (result.kind === 'ran' && result.summary) {
       for (const s of result.summary.stages) {
@@ -135,6 +146,10 @@ export class WatchLoop {
     watcher.on('all', (_event, path) => this.onChange(path));
     watcher.on('error', () => {}); // a path that vanished: the next run re-plans
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    if (this.now() === 'stopped') {
+      await watcher.close();
+      return;
+    }
     this.watcher = watcher;
     this.watched = paths;
     if (first) this.deps.reporter.event({ type: 'watch-started', files: this.watchedCount() });

@@ -111,6 +111,35 @@ describe('mlpipe watch', () => {
     expect(await watch.stop()).toBe(130);
   });
 
+  it('Ctrl-C during a run kills the running stage and exits 130', async () => {
+    rig = new Rig().write({
+      'pipelines/p.yaml': `stages:
+  long:
+    cmd: sleep 30 & echo $! > sleeper.pid; wait
+    outs: [never.txt]
+`,
+    });
+    watch = new Watch(rig);
+    await watch.until('stage-started', 1);
+    while (!rig.exists('sleeper.pid') || rig.read('sleeper.pid').trim() === '') await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    expect(await watch.stop()).toBe(130);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(watch.events.at(-1)).toMatchObject({ type: 'run-finished', interrupted: 'SIGINT' });
+    const pid = Number(rig.read('sleeper.pid'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 5000; // an orphan is reaped by init a moment later
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+  });
+
   it('queues exactly one more run for changes made during a run', async () => {
     rig = new Rig().write({
       'pipelines/p.yaml': `stages:
