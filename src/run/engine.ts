@@ -28,6 +28,7 @@ import type { Stage, StageId } from '../pipeline/model.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
+import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
 import type { ProjectState } from './state.js';
 
@@ -550,5 +551,6 @@ export class Engine {
       join(dir, `${this.runId}.json`),
       `${JSON.stringify({ id: this.runId, argv: this.options.argv, started: new Date(started).toISOString(), finished: new Date().toISOString(), ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages }, null, 2)}\n`,
     );
+    pruneHistory(this.state.stateDir);
   }
 }

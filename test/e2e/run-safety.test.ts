@@ -308,3 +308,14 @@ describe('link modes', () => {
     });
   }
 });
+
+describe('run history', () => {
+  it('keeps the records and logs of the newest MLPIPE_KEEP_RUNS runs', () => {
+    rig = new Rig().write({ 'pipelines/p.yaml': 'stages:\n  s:\n    cmd: echo hi; echo x > o.txt\n    outs: [o.txt]\n' });
+    for (let i = 0; i < 5; i++) expect(rig.run(['run', '--force'], { env: { MLPIPE_KEEP_RUNS: '3' } }).code).toBe(0);
+    const runs = readdirSync(join(rig.dir, '.mlpipe/runs')).sort();
+    const logs = readdirSync(join(rig.dir, '.mlpipe/logs')).sort();
+    expect(runs).toHaveLength(3);
+    expect(logs).toEqual(runs.map((r) => r.replace(/\.json$/, '')));
+  });
+});
