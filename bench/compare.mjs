@@ -121,7 +121,8 @@ for (const kind of SHAPES) {
       } catch (e) {
         report();
         // A tool that cannot handle the shape is reported, not skipped silently.
-        const reason = String(e.message).split('\n').find((l) => /error/i.test(l) && !/exited/.test(l)) ?? String(e.message).split('\n')[0];
+        const lines = String(e.message).split('\n').map((l) => l.trim()).filter(Boolean);
+        const reason = lines.find((l) => /error/i.test(l) && !/exited/.test(l)) ?? (lines.length > 1 ? `${lines[0]} ${lines.at(-1)}` : lines[0]);
         rows.push({ bench: 'compare', shape: kind, n, tool, case: 'failed', reason: reason.trim().slice(0, 160) });
         process.stderr.write(`${kind}-${n} ${tool} FAILED: ${reason}\n`);
         rmSync(dir, { recursive: true, force: true });
@@ -160,7 +161,8 @@ for (const kind of SHAPES) {
         const r = rows.find((x) => x.tool === tool && x.shape === kind && x.n === n && x.case === c);
         if (!r) return missing[tool] ? 'not installed' : 'n/a';
         const ran = r.executed !== undefined ? ` · ran ${r.executed}${r.executed !== r.expected ? ` [${r.expected}]` : ''}` : '';
-        return `${r.median_ms} ms (${r.ratio_to_make ?? '–'}×)${ran} · ${r.peak_rss_mb} MB`;
+        const rssText = Number.isFinite(r.peak_rss_mb) ? `${r.peak_rss_mb} MB` : 'RSS not read';
+        return `${r.median_ms} ms (${r.ratio_to_make ?? '–'}×)${ran} · ${rssText}`;
       };
       lines.push(`| ${tool} | ${cell('cold')} | ${cell('noop')} | ${cell('leaf')} | ${cell('status')} |`);
     }

@@ -55,10 +55,17 @@ const big = project('big', { 'pipelines/p.yaml': 'stages:\n  s:\n    cmd: wc -c 
   for (let i = 0; i < 128; i++) writeSync(fd, block);
   closeSync(fd);
 }
-// status hashes the file once (nothing is indexed yet); the difference to the
-// baseline's status is the hashing.
+// status hashes the file once when nothing is indexed (the stat index is
+// removed before each round); the difference to the baseline's status is the
+// hashing. The file is page-cached (it was just written): this measures the
+// hasher, not the disk.
 const baseStatus = median(Array.from({ length: ROUNDS }, () => mlpipe(empty, ['status']).ms));
-const firstHash = mlpipe(big, ['status']).ms;
+const firstHash = median(
+  Array.from({ length: ROUNDS }, () => {
+    rmSync(join(big, '.mlpipe', 'index', 'stat.jsonl'), { force: true });
+    return mlpipe(big, ['status']).ms;
+  }),
+);
 const gbps = 1.073741824 / ((firstHash - baseStatus) / 1000);
 row('1 GiB dep: first hash throughput', gbps, 'GB/s', { first_status_ms: firstHash, baseline_status_ms: baseStatus });
 mlpipe(big, ['run']);

@@ -74,18 +74,4 @@ export class SourceFile {
   at(start: number, end: number = start): Location {
     return { file: this, start, end: Math.max(start, end) };
   }
-
-  /** A location whose offsets are worked out only if someone asks for them. */
-  lazy(compute: () => { start: number; end: number }): Location {
-    let range: { start: number; end: number } | undefined;
-    return {
-      file: this,
-      get start() {
-        return (range ??= compute()).start;
-      },
-      get end() {
-        return (range ??= compute()).end;
-      },
-    };
-  }
 }
