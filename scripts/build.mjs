@@ -1,6 +1,6 @@
-// Build: compile the JSON Schemas in schemas/ to standalone ajv validators
+// Build: compile the JSON Schemas in schemas/ (and schemas/actions/) to standalone ajv validators
 // (so the CLI never compiles a schema at startup), then type-check and emit with tsc.
-import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const generated = join(root, 'src', 'generated');
 mkdirSync(generated, { recursive: true });
 
-for (const name of ['pipeline', 'lock']) {
+const actionSchemas = readdirSync(join(root, 'schemas', 'actions')).filter((f) => f.endsWith('.schema.json')).map((f) => `actions/${f.replace(/\.schema\.json$/, '')}`);
+mkdirSync(join(generated, 'actions'), { recursive: true });
+for (const name of ['pipeline', 'lock', ...actionSchemas]) {
   const schema = JSON.parse(readFileSync(join(root, 'schemas', `${name}.schema.json`), 'utf8'));
   const ajv = new Ajv({
     allErrors: true,
@@ -44,7 +46,11 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 // loading a hundred small modules costs more at startup than the work itself.
 const esbuild = require('esbuild');
 esbuild.buildSync({
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  // main.js is the CLI; action-runner.js the process a built-in action runs in.
+  entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), 'action-runner': join(root, 'src', 'actions', 'runner.ts') },
+  // TensorFlow.js finds its WebAssembly binaries and native addon beside its
+  // own files: it is loaded from node_modules, never bundled.
+  external: ['@tensorflow/*'],
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -1,5 +1,43 @@
-// The built-in actions a stage may name with `uses: mlpipe/<name>`. The
-// lifecycle actions (split, train, evaluate, tune, register, package, monitor,
-// report) are added here as they are implemented; naming any other is an error
-// at validation time rather than a failure mid-run.
-export const BUILTIN_ACTIONS: readonly string[] = [];
+// Checks of a stage that names a built-in action: the action exists, its
+// `with:` matches the action's schema (located errors, like any stage field),
+// and the files it reads and writes are declared as deps and outs.
+import { ACTIONS } from '../actions/registry.js';
+import { error, type Diagnostic } from './diagnostic.js';
+import { checkValueAt } from './schema-check.js';
+import type { PathSegment, YamlFile } from './yaml-file.js';
+import { locate } from './yaml-file.js';
+
+export const BUILTIN_ACTIONS: readonly string[] = Object.keys(ACTIONS);
+
+const trimSlash = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
+
+export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: string, withValue: unknown, deps: readonly string[], outs: readonly string[]): Diagnostic[] {
+  const name = uses.slice('mlpipe/'.length);
+  const action = uses.startsWith('mlpipe/') ? ACTIONS[name] : undefined;
+  if (!action) {
+    return [
+      error('unknown-action', `unknown built-in action "${uses}"; known: ${BUILTIN_ACTIONS.map((a) => `mlpipe/${a}`).join(', ')}`, locate(file, [...base, 'uses']), {
+        suggestion: 'use "cmd:" to run a command of your own',
+      }),
+    ];
+  }
+  const diagnostics = checkValueAt(action.validate, file, withValue ?? {}, [...base, 'with']);
+  if (diagnostics.length > 0) return diagnostics;
+  const w = (withValue ?? {}) as Record<string, unknown>;
+  const declared = (list: readonly string[], path: string) => list.some((d) => trimSlash(d) === trimSlash(path));
+  for (const [fields, list, what] of [
+    [action.reads, deps, 'deps'],
+    [action.writes, outs, 'outs'],
+  ] as const) {
+    for (const field of fields) {
+      const path = w[field];
+      if (typeof path !== 'string' || declared(list, path)) continue;
+      diagnostics.push(
+        error('undeclared-path', `with.${field} "${path}" is not among the stage's ${what}`, locate(file, [...base, 'with', field]), {
+          suggestion: `add "${path}" to ${what}: mlpipe plans and caches only declared ${what === 'deps' ? 'inputs' : 'outputs'}`,
+        }),
+      );
+    }
+  }
+  return diagnostics;
+}

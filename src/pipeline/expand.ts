@@ -13,7 +13,7 @@ import { checkPath, type SymlinkGuard } from './paths.js';
 import type { Location } from './source.js';
 import { locate, type PathSegment, type YamlFile } from './yaml-file.js';
 import { closest } from '../util/suggest.js';
-import { BUILTIN_ACTIONS } from './actions.js';
+import { checkAction } from './actions.js';
 
 export interface ExpandContext {
   readonly root: string;
@@ -270,13 +270,6 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
     return c;
   };
 
-  if (typeof body.uses === 'string' && !BUILTIN_ACTIONS.includes(body.uses.slice('mlpipe/'.length))) {
-    diagnostics.push(
-      error('unknown-action', `unknown built-in action "${body.uses}"${BUILTIN_ACTIONS.length > 0 ? `; known: ${BUILTIN_ACTIONS.map((a) => `mlpipe/${a}`).join(', ')}` : ': this version of mlpipe has none yet'}`, at('uses'), {
-        suggestion: 'use "cmd:" to run a command of your own',
-      }),
-    );
-  }
   const cmd = body.cmd === undefined ? undefined : (Array.isArray(body.cmd) ? body.cmd : [body.cmd]).map((c, i) => ({ value: String(c), loc: Array.isArray(body.cmd) ? at('cmd', i) : at('cmd') }));
 
   const deps: DepSpec[] = [];
@@ -313,6 +306,9 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
         loc,
       });
     });
+  }
+  if (typeof body.uses === 'string') {
+    diagnostics.push(...checkAction(file, base, body.uses, body.with, deps.map((d) => d.path), outs.map((o) => o.path)));
   }
 
   const params = stageParams(file, ctx, base, body, input.scope.params, diagnostics);

@@ -84,6 +84,14 @@ export function checkAgainst(validate: Validator, file: YamlFile): Diagnostic[] 
   return dedupeDiagnostics(translate(file, errors));
 }
 
+/** Checks a value found at `base` in a document (e.g. a stage's `with:`) against a schema, with located errors. */
+export function checkValueAt(validate: Validator, file: YamlFile, data: unknown, base: readonly PathSegment[]): Diagnostic[] {
+  if (validate(data)) return [];
+  const prefix = base.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  const errors = (validate.errors ?? []).map((e) => ({ ...e, instancePath: `${prefix}${e.instancePath}` }));
+  return dedupeDiagnostics(translate(file, errors));
+}
+
 function translate(file: YamlFile, errors: ErrorObject[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   let rest = errors;
@@ -152,7 +160,7 @@ function leaf(file: YamlFile, e: ErrorObject): Diagnostic | undefined {
       const name = String(params.additionalProperty);
       const known = Object.keys(parent.properties ?? {}).filter((k) => k !== '$schema');
       const match = closest(name, known);
-      const where = stageOf(path) && path.length === 2 ? ` in stage "${stageOf(path)}"` : '';
+      const where = !stageOf(path) ? '' : path.length === 2 ? ` in stage "${stageOf(path)}"` : ` in ${fieldName(path)} of stage "${stageOf(path)}"`;
       let suggestion: string | undefined;
       if (name === 'do' && typeof e.data === 'object' && e.data !== null && ('foreach' in e.data || 'matrix' in e.data)) {
         suggestion = 'mlpipe writes a fan-out stage inline: move the fields under "do:" up beside "foreach:"';

@@ -28,6 +28,7 @@ import type { Stage, StageId } from '../pipeline/model.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
+import { actionCommand } from '../actions/launch.js';
 import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
 import type { ProjectState } from './state.js';
@@ -441,11 +442,7 @@ export class Engine {
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
-    if (!stage.cmd) {
-      this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key, message: `built-in action ${stage.uses?.value} is not available yet`, durationMs: 0 });
-      this.stopIfNeeded();
-      return;
-    }
+    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'))];
     try {
       await this.prepareOutputs(stage);
     } catch (e) {
@@ -458,7 +455,7 @@ export class Engine {
     this.stageAborts.set(stage.id, stageAbort);
     const signal = AbortSignal.any([this.abort.signal, stageAbort.signal]);
     try {
-      return await this.attempts(stage, verdict, release, { started, logFile, logShown, attempts, signal });
+      return await this.attempts(stage, verdict, release, { commands, started, logFile, logShown, attempts, signal });
     } finally {
       this.stageAborts.delete(stage.id);
     }
@@ -468,9 +465,8 @@ export class Engine {
     stage: Stage,
     verdict: Extract<Verdict, { action: 'run' }>,
     release: () => void,
-    { started, logFile, logShown, attempts, signal }: { started: number; logFile: string; logShown: string; attempts: number; signal: AbortSignal },
+    { commands, started, logFile, logShown, attempts, signal }: { commands: readonly string[]; started: number; logFile: string; logShown: string; attempts: number; signal: AbortSignal },
   ): Promise<void> {
-    const commands = (stage.cmd ?? []).map((c) => c.value);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.emit({ type: 'stage-started', stage: stage.id, reasons: verdict.reasons, attempt });
       const result = await runShell(

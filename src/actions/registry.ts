@@ -1,0 +1,23 @@
+// The built-in actions (`uses: mlpipe/<name>`): each with its compiled
+// `with:` schema (schemas/actions/<name>.schema.json), the `with:` fields that
+// name files it reads and writes (which must be the stage's deps and outs, so
+// the graph and the cache see them), and whether it runs TensorFlow.js (its
+// key then includes the backend). The implementations live beside this file
+// and are loaded only in the action runner process.
+import type { ErrorObject } from 'ajv';
+import validateSplit from '../generated/actions/split-validate.js';
+
+export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+export interface ActionSpec {
+  readonly validate: Validator;
+  /** `with:` fields naming paths the action reads: each must be a dep. */
+  readonly reads: readonly string[];
+  /** `with:` fields naming paths the action writes: each must be an output. */
+  readonly writes: readonly string[];
+  readonly ml: boolean;
+}
+
+export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
+  split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false },
+};
