@@ -1,10 +1,13 @@
 // How the engine runs a built-in action: it writes the stage's spec (action,
 // with, stage id) beside the stage's log and runs the action runner with the
-// same Node that runs mlpipe, as an ordinary command.
+// same Node that runs mlpipe, as an ordinary command. ML actions get the
+// chosen TensorFlow.js backend in their spec.
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../pipeline/model.js';
+import { mlBackend } from '../ml/backend.js';
+import { ACTIONS } from './registry.js';
 
 let runner: string | undefined;
 
@@ -23,6 +26,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The shell command that runs the stage's action; its spec is written to `specFile`. */
 export function actionCommand(stage: Stage, specFile: string): string {
   const action = stage.uses!.value.slice('mlpipe/'.length);
-  writeFileSync(specFile, `${JSON.stringify({ action, with: stage.with ?? {}, stage: stage.id })}\n`);
+  const backend = ACTIONS[action]?.ml ? mlBackend() : undefined;
+  writeFileSync(specFile, `${JSON.stringify({ action, with: stage.with ?? {}, stage: stage.id, ...(backend ? { backend } : {}) })}\n`);
   return `exec ${quote(process.execPath)} ${quote(runnerPath())} ${quote(specFile)}`;
 }

@@ -6,6 +6,7 @@
 // and are loaded only in the action runner process.
 import type { ErrorObject } from 'ajv';
 import validateSplit from '../generated/actions/split-validate.js';
+import validateTrain from '../generated/actions/train-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -20,4 +21,5 @@ export interface ActionSpec {
 
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false },
+  train: { validate: validateTrain, reads: ['train', 'validation'], writes: ['out', 'history', 'metrics'], ml: true },
 };

@@ -5,11 +5,13 @@
 // line and exits 1; anything else is a bug and prints its stack.
 import { readFileSync } from 'node:fs';
 import { ActionError } from './errors.js';
+import type { BackendName } from '../ml/backend.js';
 
 interface Spec {
   readonly action: string;
   readonly with: Record<string, unknown>;
   readonly stage: string;
+  readonly backend?: BackendName;
 }
 
 async function run(spec: Spec, log: (line: string) => void): Promise<void> {
@@ -17,6 +19,11 @@ async function run(spec: Spec, log: (line: string) => void): Promise<void> {
     case 'split': {
       const { split } = await import('./split.js');
       split(spec.with as never, log);
+      return;
+    }
+    case 'train': {
+      const { train } = await import('./train.js');
+      await train(spec.with as never, spec.backend ?? 'cpu', log);
       return;
     }
     default:

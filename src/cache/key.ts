@@ -5,6 +5,8 @@
 // reproduces identical bytes leaves the key unchanged (early cutoff).
 import { createHash } from 'node:crypto';
 import type { Stage } from '../pipeline/model.js';
+import { ACTIONS } from '../actions/registry.js';
+import { mlBackend } from '../ml/backend.js';
 import { canonicalJson } from './canonical.js';
 import type { LockEntry, LockOut, LockState } from './lockfile.js';
 import type { PathState, Workspace } from './workspace.js';
@@ -20,6 +22,8 @@ export interface KeyRecord {
   readonly cmd?: readonly string[];
   readonly uses?: string;
   readonly with?: unknown;
+  /** ML actions: the TensorFlow.js backend (results differ by backend). */
+  readonly backend?: string;
   readonly deps: Record<string, LockState | null>;
   readonly params: Record<string, Record<string, unknown>>;
   readonly env: Record<string, string>;
@@ -45,6 +49,7 @@ export function keyRecord(stage: Stage, ws: Workspace): KeyRecord {
     v: KEY_VERSION,
     ...(stage.cmd ? { cmd: stage.cmd.map((c) => c.value) } : {}),
     ...(stage.uses ? { uses: stage.uses.value, with: stage.with } : {}),
+    ...(stage.uses && ACTIONS[stage.uses.value.slice('mlpipe/'.length)]?.ml ? { backend: mlBackend() } : {}),
     deps,
     params,
     env: { ...stage.env },
@@ -63,6 +68,7 @@ export function recordOfLock(entry: LockEntry, outsFlags: KeyRecord['outs']): Ke
     v: KEY_VERSION,
     ...(entry.cmd ? { cmd: entry.cmd } : {}),
     ...(entry.uses ? { uses: entry.uses, with: entry.with } : {}),
+    ...(entry.backend ? { backend: entry.backend } : {}),
     deps: { ...entry.deps },
     params: (entry.params ?? {}) as Record<string, Record<string, unknown>>,
     env: { ...(entry.env ?? {}) },
@@ -77,6 +83,7 @@ export function lockEntryOf(key: string, record: KeyRecord, outs: Readonly<Recor
     key,
     ...(record.cmd ? { cmd: record.cmd } : {}),
     ...(record.uses ? { uses: record.uses, with: record.with } : {}),
+    ...(record.backend ? { backend: record.backend } : {}),
     deps: record.deps,
     ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
     ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),

@@ -30,6 +30,8 @@ export interface LockEntry {
   readonly cmd?: readonly string[];
   readonly uses?: string;
   readonly with?: unknown;
+  /** ML actions: the TensorFlow.js backend they ran on. */
+  readonly backend?: string;
   /** null: the dep did not exist when the stage ran. */
   readonly deps: Readonly<Record<string, LockState | null>>;
   readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;

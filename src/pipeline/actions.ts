@@ -24,7 +24,8 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
   const diagnostics = checkValueAt(action.validate, file, withValue ?? {}, [...base, 'with']);
   if (diagnostics.length > 0) return diagnostics;
   const w = (withValue ?? {}) as Record<string, unknown>;
-  const declared = (list: readonly string[], path: string) => list.some((d) => trimSlash(d) === trimSlash(path));
+  // Declared itself, or inside a declared directory.
+  const declared = (list: readonly string[], path: string) => list.some((d) => trimSlash(path) === trimSlash(d) || trimSlash(path).startsWith(`${trimSlash(d)}/`));
   for (const [fields, list, what] of [
     [action.reads, deps, 'deps'],
     [action.writes, outs, 'outs'],
@@ -33,7 +34,7 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
       const path = w[field];
       if (typeof path !== 'string' || declared(list, path)) continue;
       diagnostics.push(
-        error('undeclared-path', `with.${field} "${path}" is not among the stage's ${what}`, locate(file, [...base, 'with', field]), {
+        error('undeclared-path', `with.${field} "${path}" is not among the stage's ${what} (nor inside one of them)`, locate(file, [...base, 'with', field]), {
           suggestion: `add "${path}" to ${what}: mlpipe plans and caches only declared ${what === 'deps' ? 'inputs' : 'outputs'}`,
         }),
       );

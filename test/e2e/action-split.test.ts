@@ -70,7 +70,7 @@ describe('mlpipe/split', () => {
     const undeclared = project('      data: data/other.csv\n      out: data/split', 'deps: [data/iris.csv]\n    outs: [data/split/]');
     const u = undeclared.run(['validate']);
     expect(u.code).toBe(2);
-    expect(u.stderr).toContain('pipelines/p.yaml:5:13: error: with.data "data/other.csv" is not among the stage\'s deps');
+    expect(u.stderr).toContain('pipelines/p.yaml:5:13: error: with.data "data/other.csv" is not among the stage\'s deps (nor inside one of them)');
     expect(u.stderr).toContain('add "data/other.csv" to deps');
     const unknown = project('      data: data/iris.csv\n      out: data/split').write({ 'pipelines/p.yaml': 'stages:\n  s:\n    uses: mlpipe/splitt\n' });
     expect(unknown.run(['validate']).stderr).toContain('unknown built-in action "mlpipe/splitt"; known: mlpipe/split');

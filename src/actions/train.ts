@@ -1,0 +1,170 @@
+// mlpipe/train: a feed-forward network on tabular CSV data, with
+// TensorFlow.js. Preprocessing is fitted on the training rows (ml/features).
+// Reproducible: layer initialisers and dropout are seeded, and each epoch's
+// order comes from a seeded shuffle (pure-rand) rather than fit's own, so the
+// same inputs on the same backend give byte-identical model files. Early
+// stopping keeps the best epoch's weights. Every epoch disposes what it made:
+// the tensor count is logged per epoch and must not grow.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import type { BackendName } from '../ml/backend.js';
+import { encode, fitPreprocess, inputWidth, type MissingPolicy } from '../ml/features.js';
+import { readCsv } from '../ml/table.js';
+import { loadTf } from '../ml/tf.js';
+import { ActionError } from './errors.js';
+
+export interface TrainInputs {
+  readonly train: string;
+  readonly validation?: string;
+  readonly label: string;
+  readonly features?: string[];
+  readonly task?: 'classification' | 'regression';
+  readonly missing?: MissingPolicy;
+  readonly layers?: { type: 'dense' | 'dropout' | 'batchNormalization'; units?: number; activation?: string; rate?: number }[];
+  readonly loss?: string;
+  readonly optimizer?: { name?: 'adam' | 'sgd' | 'rmsprop' | 'adagrad'; learningRate?: number };
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly earlyStopping?: { patience?: number; monitor?: 'loss' | 'val_loss'; minDelta?: number };
+  readonly classWeights?: 'balanced' | Record<string, number>;
+  readonly seed?: number;
+  readonly out: string;
+  readonly history?: string;
+  readonly metrics?: string;
+}
+
+const write = (file: string, data: string | Uint8Array) => {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, data);
+};
+
+const round = (x: number) => Number(x.toPrecision(6));
+
+export async function train(inputs: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+  const trainTable = readCsv(inputs.train);
+  const pre = fitPreprocess(trainTable, inputs.train, { label: inputs.label, ...(inputs.features ? { features: inputs.features } : {}), ...(inputs.task ? { task: inputs.task } : {}), missing: inputs.missing ?? 'error' });
+  const tr = encode(pre, trainTable, inputs.train);
+  const va = inputs.validation ? encode(pre, readCsv(inputs.validation), inputs.validation) : undefined;
+  if (tr.rows === 0) throw new ActionError(`${inputs.train}: no rows left to train on${tr.dropped ? ` (${tr.dropped} dropped for missing values)` : ''}`);
+  const classification = pre.task === 'classification';
+  const classes = pre.classes ?? [];
+  if (classification && classes.length < 2) throw new ActionError(`${inputs.train}: the label "${inputs.label}" has one class only (${classes[0]}); classification needs two or more`);
+  if (inputs.earlyStopping?.monitor === 'val_loss' && !va) throw new ActionError('earlyStopping.monitor: val_loss needs with.validation');
+
+  const tf = await loadTf(backend);
+  const { core, layers: L } = tf;
+  const seed = inputs.seed ?? 0;
+  const width = inputWidth(pre);
+  const outputs = classification ? classes.length : 1;
+  const model = L.sequential();
+  const specs = inputs.layers ?? [{ type: 'dense', units: 16, activation: 'relu' }];
+  specs.forEach((spec, i) => {
+    const first = i === 0 ? { inputShape: [width] } : {};
+    if (spec.type === 'dense') {
+      if (!spec.units) throw new ActionError(`layers[${i}]: a dense layer needs units`);
+      model.add(L.layers.dense({ units: spec.units, activation: (spec.activation ?? 'relu') as never, kernelInitializer: L.initializers.glorotUniform({ seed: seed + i }), ...first }));
+    } else if (spec.type === 'dropout') model.add(L.layers.dropout({ rate: spec.rate ?? 0.5, seed: seed + i, ...first }));
+    else model.add(L.layers.batchNormalization({ ...first }));
+  });
+  model.add(L.layers.dense({ units: outputs, activation: classification ? 'softmax' : 'linear', kernelInitializer: L.initializers.glorotUniform({ seed: seed + specs.length }), ...(specs.length === 0 ? { inputShape: [width] } : {}) }));
+  const lr = inputs.optimizer?.learningRate ?? 0.01;
+  const optimizers = { adam: () => core.train.adam(lr), sgd: () => core.train.sgd(lr), rmsprop: () => core.train.rmsprop(lr), adagrad: () => core.train.adagrad(lr) };
+  model.compile({
+    optimizer: optimizers[inputs.optimizer?.name ?? 'adam'](),
+    loss: inputs.loss ?? (classification ? 'categoricalCrossentropy' : 'meanSquaredError'),
+    metrics: classification ? ['accuracy'] : ['mae'],
+  });
+
+  const toY = (y: Float32Array) => (classification ? core.tidy(() => core.cast(core.oneHot(core.tensor1d(y, 'int32'), outputs), 'float32')) : core.tensor2d(y, [y.length, 1]));
+  const xTrain = core.tensor2d(tr.x, [tr.rows, width]);
+  const yTrain = toY(tr.y);
+  const validationData = va ? ([core.tensor2d(va.x, [va.rows, width]), toY(va.y)] as [import('@tensorflow/tfjs-core').Tensor, import('@tensorflow/tfjs-core').Tensor]) : undefined;
+
+  let classWeight: Record<number, number> | undefined;
+  if (classification && inputs.classWeights) {
+    const counts = classes.map((_, c) => tr.y.filter((v) => v === c).length);
+    classWeight = Object.fromEntries(
+      classes.map((name, c) => {
+        if (inputs.classWeights === 'balanced') return [c, tr.rows / (classes.length * Math.max(1, counts[c]!))];
+        const w = (inputs.classWeights as Record<string, number>)[name];
+        return [c, w ?? 1];
+      }),
+    );
+  }
+
+  const epochs = inputs.epochs ?? 50;
+  const batchSize = inputs.batchSize ?? 32;
+  const monitor = inputs.earlyStopping ? (inputs.earlyStopping.monitor ?? (va ? 'val_loss' : 'loss')) : undefined;
+  const patience = inputs.earlyStopping?.patience ?? 5;
+  const minDelta = inputs.earlyStopping?.minDelta ?? 0;
+  const rng = xoroshiro128plus(seed);
+  const order = Array.from({ length: tr.rows }, (_, i) => i);
+  const history: Record<string, number>[] = [];
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestWeights: import('@tensorflow/tfjs-core').Tensor[] | undefined;
+  let tensorsAfterFirst: number | undefined;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = uniformInt(rng, 0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const idx = core.tensor1d(Int32Array.from(order), 'int32');
+    const xs = core.gather(xTrain, idx);
+    const ys = core.gather(yTrain, idx);
+    const h = await model.fit(xs, ys, { epochs: 1, batchSize, shuffle: false, verbose: 0, ...(validationData ? { validationData } : {}), ...(classWeight ? { classWeight } : {}) });
+    core.dispose([idx, xs, ys]);
+    const row: Record<string, number> = { epoch };
+    for (const [k, v] of Object.entries(h.history)) row[k === 'acc' ? 'accuracy' : k === 'val_acc' ? 'val_accuracy' : k] = round(Number(v[0]));
+    history.push(row);
+    const tensors = core.memory().numTensors - (bestWeights?.length ?? 0);
+    tensorsAfterFirst ??= tensors;
+    log(`epoch ${epoch}/${epochs}: ${Object.entries(row).filter(([k]) => k !== 'epoch').map(([k, v]) => `${k} ${v}`).join(', ')} · tensors ${tensors}`);
+    if (monitor) {
+      const value = row[monitor]!;
+      if (value < best - minDelta) {
+        best = value;
+        bestEpoch = epoch;
+        core.dispose(bestWeights ?? []);
+        bestWeights = model.getWeights().map((w) => w.clone());
+      } else if (epoch - bestEpoch >= patience) {
+        log(`early stopping: ${monitor} has not improved for ${patience} epochs; keeping epoch ${bestEpoch}`);
+        break;
+      }
+    }
+  }
+  if (bestWeights) {
+    model.setWeights(bestWeights);
+    core.dispose(bestWeights);
+  }
+
+  // Saved through a custom IO handler: plain files, the same on every backend.
+  mkdirSync(inputs.out, { recursive: true });
+  await model.save(
+    core.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData;
+      const bytes = data === undefined ? new Uint8Array() : Array.isArray(data) ? Buffer.concat(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
+      const modelJson = { format: 'layers-model', generatedBy: `mlpipe/train (TensorFlow.js ${backend})`, modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      write(join(inputs.out, 'model.json'), `${JSON.stringify(modelJson)}\n`);
+      write(join(inputs.out, 'weights.bin'), bytes);
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }),
+  );
+  write(join(inputs.out, 'preprocess.json'), `${JSON.stringify(pre, null, 2)}\n`);
+
+  const last = history.at(bestEpoch > 0 ? bestEpoch - 1 : -1)!;
+  if (inputs.history) {
+    const keys = Object.keys(history[0]!);
+    write(inputs.history, `${keys.join(',')}\n${history.map((r) => keys.map((k) => r[k]).join(',')).join('\n')}\n`);
+  }
+  if (inputs.metrics) {
+    const metrics = { backend, task: pre.task, epochs: history.length, bestEpoch: bestEpoch || history.length, trainRows: tr.rows, ...(tr.dropped ? { droppedRows: tr.dropped } : {}), ...Object.fromEntries(Object.entries(last).filter(([k]) => k !== 'epoch')) };
+    write(inputs.metrics, `${JSON.stringify(metrics, null, 2)}\n`);
+  }
+  core.dispose([xTrain, yTrain, ...(validationData ?? [])]);
+  model.optimizer.dispose();
+  model.dispose();
+  log(`trained ${history.length} epochs on ${tr.rows} rows (${backend}); tensors after the first epoch ${tensorsAfterFirst}, now ${core.memory().numTensors}`);
+}

@@ -1,0 +1,140 @@
+// mlpipe/train through the CLI on the shipped data: byte-identical models for
+// the same inputs and backend, the backend in the key, a tensor count that
+// does not grow across epochs, preprocessing fitted on training rows (missing
+// values and categories of the penguins data), and clear errors naming row
+// and column.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REPO, Rig, errorLines } from '../rig.js';
+
+const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
+const PENGUINS = readFileSync(join(REPO, 'data', 'penguins.csv'), 'utf8');
+let rigs: Rig[] = [];
+afterEach(() => {
+  for (const r of rigs) r.cleanup();
+  rigs = [];
+});
+
+function project(data: Record<string, string>, trainWith: string, splitWith = 'data: data/in.csv, out: data/split, label: species, seed: 7'): Rig {
+  const rig = new Rig().write({
+    ...data,
+    'pipelines/p.yaml': `stages:
+  split:
+    uses: mlpipe/split
+    with: { ${splitWith} }
+    deps: [data/in.csv]
+    outs: [data/split/]
+  train:
+    uses: mlpipe/train
+    with:
+${trainWith}
+    deps: [data/split/]
+    outs: [models/m/]
+    metrics: [metrics/train.json]
+    plots: [plots/history.csv]
+`,
+  });
+  rigs.push(rig);
+  return rig;
+}
+
+const IRIS_TRAIN = `      train: data/split/train.csv
+      validation: data/split/validation.csv
+      label: species
+      layers: [{ type: dense, units: 8, activation: relu }, { type: dropout, rate: 0.1 }]
+      epochs: 15
+      batchSize: 16
+      seed: 1
+      out: models/m
+      history: plots/history.csv
+      metrics: metrics/train.json`;
+
+describe('mlpipe/train', () => {
+  it('trains reproducibly: the same inputs on the same backend give byte-identical model files', () => {
+    const a = project({ 'data/in.csv': IRIS }, IRIS_TRAIN);
+    const b = project({ 'data/in.csv': IRIS }, IRIS_TRAIN);
+    const ra = a.run(['run']);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(b.run(['run']).code).toBe(0);
+    for (const f of ['models/m/model.json', 'models/m/weights.bin', 'models/m/preprocess.json', 'plots/history.csv', 'metrics/train.json']) expect(b.read(f)).toBe(a.read(f));
+    const metrics = JSON.parse(a.read('metrics/train.json'));
+    expect(metrics).toMatchObject({ task: 'classification', epochs: 15, trainRows: 105 });
+    expect(metrics.accuracy).toBeGreaterThan(0.7);
+    const model = JSON.parse(a.read('models/m/model.json'));
+    expect(model.weightsManifest[0].paths).toEqual(['weights.bin']);
+    expect(JSON.parse(a.read('models/m/preprocess.json')).classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(a.read('plots/history.csv').split('\n')[0]).toBe('epoch,val_loss,val_accuracy,loss,accuracy');
+    // The tensor count is the same after every epoch: nothing leaks.
+    const counts = [...ra.stdout.matchAll(/epoch \d+\/15: .* · tensors (\d+)/g)].map((m) => Number(m[1]));
+    expect(counts).toHaveLength(15);
+    expect(new Set(counts).size).toBe(1);
+  });
+
+  it('puts the backend in the key: another backend reruns the stage and says why', () => {
+    const rig = project({ 'data/in.csv': IRIS }, IRIS_TRAIN.replace('epochs: 15', 'epochs: 3'));
+    expect(rig.run(['run'], { env: { MLPIPE_TF_BACKEND: 'wasm' } }).code).toBe(0);
+    expect(JSON.parse(rig.read('metrics/train.json')).backend).toBe('wasm');
+    expect(rig.runJson([], { env: { MLPIPE_TF_BACKEND: 'wasm' } }).outcomes['p:train']).toBe('fresh');
+    const cpu = rig.runJson([], { env: { MLPIPE_TF_BACKEND: 'cpu' } });
+    expect(cpu.outcomes['p:train']).toBe('ran');
+    expect(cpu.events.find((e) => e.type === 'stage-started' && e.stage === 'p:train')!.reasons).toEqual([{ kind: 'backend', message: 'TensorFlow.js backend: wasm → cpu' }]);
+    expect(JSON.parse(rig.read('metrics/train.json')).backend).toBe('cpu');
+    expect(rig.read('pipelines/p.lock')).toContain('backend: cpu');
+  });
+
+  it('handles missing values and categorical columns as with.missing says, naming row and column otherwise', () => {
+    const penguins = (missing: string) => `      train: data/split/train.csv
+      validation: data/split/validation.csv
+      label: species
+      ${missing}
+      epochs: 5
+      seed: 2
+      out: models/m
+      history: plots/history.csv
+      metrics: metrics/train.json`;
+    const strict = project({ 'data/in.csv': PENGUINS }, penguins(''));
+    const r = strict.run(['run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: data\/split\/train\.csv:\d+: column "bill_length_mm" is missing a value \(set with\.missing to impute or drop\)/);
+    const imputed = project({ 'data/in.csv': PENGUINS }, penguins('missing: impute'));
+    expect(imputed.run(['run']).code).toBe(0);
+    const pre = JSON.parse(imputed.read('models/m/preprocess.json'));
+    expect(pre.features.find((f: { name: string }) => f.name === 'island')).toMatchObject({ kind: 'categorical', categories: ['Biscoe', 'Dream', 'Torgersen'] });
+    expect(pre.features.find((f: { name: string }) => f.name === 'sex')).toMatchObject({ kind: 'categorical', categories: ['female', 'male'] });
+    expect(pre.features.find((f: { name: string }) => f.name === 'body_mass_g')).toMatchObject({ kind: 'numeric' });
+    const dropped = project({ 'data/in.csv': PENGUINS }, penguins('missing: drop'));
+    expect(dropped.run(['run']).code).toBe(0);
+    expect(JSON.parse(dropped.read('metrics/train.json')).droppedRows).toBeGreaterThan(0);
+  });
+
+  it('fails clearly on non-numeric cells and unknown categories, and rejects bad layers at validation', () => {
+    const direct = (train: string, valid: string) => {
+      const rig = new Rig().write({
+        'data/train.csv': train,
+        'data/valid.csv': valid,
+        'pipelines/p.yaml': `stages:
+  train:
+    uses: mlpipe/train
+    with: { train: data/train.csv, validation: data/valid.csv, label: species, missing: impute, epochs: 1, out: models/m }
+    deps: [data/train.csv, data/valid.csv]
+    outs: [models/m/]
+`,
+      });
+      rigs.push(rig);
+      return rig.run(['run']);
+    };
+    const header = IRIS.split('\n')[0];
+    const numeric = direct(IRIS, `${header}\n5.1,three,1.4,0.2,setosa\n`);
+    expect(numeric.code).toBe(1);
+    expect(numeric.stderr).toContain('error: data/valid.csv:2: column "sepal_width" is "three", not a number');
+    const penguinHeader = PENGUINS.split('\n')[0];
+    const category = direct(PENGUINS, `${penguinHeader}\nAdelie,Atlantis,39.1,18.7,181,3750,male\n`);
+    expect(category.code).toBe(1);
+    expect(category.stderr).toContain('error: data/valid.csv:2: column "island" has the unknown category "Atlantis" (known: Biscoe, Dream, Torgersen)');
+    const layers = project({ 'data/in.csv': IRIS }, IRIS_TRAIN.replace('type: dropout', 'type: dropuot'));
+    const v = layers.run(['validate']);
+    expect(v.code).toBe(2);
+    expect(errorLines(v.stderr)[0]).toMatch(/^pipelines\/p\.yaml:\d+:\d+: error: .*layers\[1\]\.type/);
+  });
+});
