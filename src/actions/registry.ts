@@ -7,6 +7,7 @@
 import type { ErrorObject } from 'ajv';
 import validateSplit from '../generated/actions/split-validate.js';
 import validateTrain from '../generated/actions/train-validate.js';
+import validateEvaluate from '../generated/actions/evaluate-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -22,4 +23,5 @@ export interface ActionSpec {
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false },
   train: { validate: validateTrain, reads: ['train', 'validation'], writes: ['out', 'history', 'metrics'], ml: true },
+  evaluate: { validate: validateEvaluate, reads: ['model', 'data'], writes: ['metrics'], ml: true },
 };

@@ -6,12 +6,13 @@
 // stopping keeps the best epoch's weights. Every epoch disposes what it made:
 // the tensor count is logged per epoch and must not grow.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import type { BackendName } from '../ml/backend.js';
 import { encode, fitPreprocess, inputWidth, type MissingPolicy } from '../ml/features.js';
 import { readCsv } from '../ml/table.js';
+import { saveModel } from '../ml/model-files.js';
 import { loadTf } from '../ml/tf.js';
 import { ActionError } from './errors.js';
 
@@ -140,19 +141,7 @@ export async function train(inputs: TrainInputs, backend: BackendName, log: (lin
     core.dispose(bestWeights);
   }
 
-  // Saved through a custom IO handler: plain files, the same on every backend.
-  mkdirSync(inputs.out, { recursive: true });
-  await model.save(
-    core.io.withSaveHandler(async (artifacts) => {
-      const data = artifacts.weightData;
-      const bytes = data === undefined ? new Uint8Array() : Array.isArray(data) ? Buffer.concat(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
-      const modelJson = { format: 'layers-model', generatedBy: `mlpipe/train (TensorFlow.js ${backend})`, modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
-      write(join(inputs.out, 'model.json'), `${JSON.stringify(modelJson)}\n`);
-      write(join(inputs.out, 'weights.bin'), bytes);
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-    }),
-  );
-  write(join(inputs.out, 'preprocess.json'), `${JSON.stringify(pre, null, 2)}\n`);
+  await saveModel(tf, model, inputs.out, pre);
 
   const last = history.at(bestEpoch > 0 ? bestEpoch - 1 : -1)!;
   if (inputs.history) {

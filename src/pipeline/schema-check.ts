@@ -186,6 +186,17 @@ function leaf(file: YamlFile, e: ErrorObject): Diagnostic | undefined {
       }
       return error('invalid-value', `${fieldName(path)} is "${preview(e.data)}"; expected ${parent.description ?? `a match for ${String(params.pattern)}`}`, locate(file, path));
     }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[] | undefined)?.map(String) ?? [];
+      if (e.propertyName !== undefined) {
+        const match = closest(e.propertyName, allowed);
+        return error('unknown-field', `unknown key "${e.propertyName}" in ${fieldName(path)}${match ? ` — did you mean "${match}"?` : ''}`, locate(file, [...path, e.propertyName], 'key'), {
+          suggestion: `known: ${allowed.join(', ')}`,
+        });
+      }
+      const match = typeof e.data === 'string' ? closest(e.data, allowed) : undefined;
+      return error('invalid-value', `${fieldName(path)} is "${preview(e.data)}"; expected one of ${allowed.join(', ')}${match ? ` — did you mean "${match}"?` : ''}`, locate(file, path));
+    }
     case 'propertyNames':
       return undefined; // reported by the inner keyword with the name itself
     case 'minItems':

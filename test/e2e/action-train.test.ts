@@ -138,3 +138,51 @@ describe('mlpipe/train', () => {
     expect(errorLines(v.stderr)[0]).toMatch(/^pipelines\/p\.yaml:\d+:\d+: error: .*layers\[1\]\.type/);
   });
 });
+
+describe('mlpipe/evaluate', () => {
+  const pipeline = (thresholds: string) => `stages:
+  split:
+    uses: mlpipe/split
+    with: { data: data/in.csv, out: data/split, label: species, seed: 7 }
+    deps: [data/in.csv]
+    outs: [data/split/]
+  train:
+    uses: mlpipe/train
+    with: { train: data/split/train.csv, validation: data/split/validation.csv, label: species, epochs: 30, batchSize: 16, optimizer: { learningRate: 0.03 }, seed: 1, out: models/m }
+    deps: [data/split/]
+    outs: [models/m/]
+  evaluate:
+    uses: mlpipe/evaluate
+    with: { model: models/m, data: data/split/test.csv, metrics: metrics/eval.json, thresholds: { ${thresholds} } }
+    deps: [models/m/, data/split/]
+    metrics: [metrics/eval.json]
+`;
+
+  it('scores the model with the saved preprocessing and gates on thresholds', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline('accuracy: ">= 0.8", log_loss: "< 1"') });
+    rigs.push(rig);
+    const r = rig.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('gate passed: accuracy');
+    const m = JSON.parse(rig.read('metrics/eval.json'));
+    expect(m).toMatchObject({ task: 'classification', rows: 21 });
+    expect(m.confusion_matrix.labels).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(m.confusion_matrix.matrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(21);
+    expect(Object.keys(m.per_class)).toEqual(['setosa', 'versicolor', 'virginica']);
+    // An impossible gate fails the stage, naming metric, value and threshold.
+    rig.write({ 'pipelines/p.yaml': pipeline('accuracy: "> 1"') });
+    const gate = rig.run(['run']);
+    expect(gate.code).toBe(1);
+    expect(gate.stderr).toMatch(/error: quality gate failed: accuracy is [0-9.]+, the threshold is > 1/);
+    expect(gate.stderr).toContain('3 stages: 2 fresh, 1 failed');
+  });
+
+  it('rejects an unknown metric or a malformed threshold at validation', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline('acuracy: ">= 0.8", f1_macro: "at least 0.8"') });
+    rigs.push(rig);
+    const v = rig.run(['validate']);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/pipelines\/p\.yaml:14:\d+: error: unknown key "acuracy" in "with.thresholds" — did you mean "accuracy"\?/);
+    expect(v.stderr).toMatch(/pipelines\/p\.yaml:14:\d+: error: .*f1_macro.*"at least 0.8"/);
+  });
+});
