@@ -23,7 +23,8 @@ function runOptions(cmd: Command): void {
     .option('--keep-going', 'a failure stops only its downstream')
     .option('--set <key=value>', 'override a param (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-wait', 'fail at once if another mlpipe holds the project')
-    .option('--junit <file>', 'also write a JUnit XML report of each run to FILE');
+    .option('--junit <file>', 'also write a JUnit XML report of each run to FILE')
+    .option('--backend <name>', 'TensorFlow.js backend for ML actions: tensorflow, wasm or cpu (default: the first installed; MLPIPE_TF_BACKEND)');
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {

@@ -9,6 +9,7 @@ import { Engine, defaultJobs, plan, staleAgainstLocks, type RunSummary } from '.
 import { ProjectLock } from '../run/project-lock.js';
 import { reportersFor } from './reporting.js';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
+import { chooseBackend } from '../ml/backend.js';
 import { join } from 'node:path';
 import { STATE_DIR } from '../pipeline/project.js';
 import type { RunReporter } from '../report/events.js';
@@ -25,10 +26,16 @@ export interface RunOptions {
   readonly set?: string[];
   readonly wait?: boolean;
   readonly junit?: string;
+  readonly backend?: string;
 }
 
-/** --jobs as a number, or the diagnostic that rejects it. */
+/** --jobs as a number, or the diagnostic that rejects it; also applies --backend (checked here, before anything runs). */
 export function jobsOf(options: RunOptions): number | Diagnostic {
+  if (options.backend !== undefined) process.env.MLPIPE_TF_BACKEND = options.backend;
+  if (process.env.MLPIPE_TF_BACKEND) {
+    const chosen = chooseBackend();
+    if ('error' in chosen) return error('bad-option', chosen.error, undefined, { suggestion: 'omit --backend (and MLPIPE_TF_BACKEND) to use the first installed backend' });
+  }
   const jobs = options.jobs === undefined ? defaultJobs() : Number(options.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) return error('bad-option', `--jobs must be a whole number of at least 1, not "${options.jobs}"`);
   return jobs;

@@ -81,6 +81,11 @@ describe('mlpipe/train', () => {
     expect(cpu.events.find((e) => e.type === 'stage-started' && e.stage === 'p:train')!.reasons).toEqual([{ kind: 'backend', message: 'TensorFlow.js backend: wasm → cpu' }]);
     expect(JSON.parse(rig.read('metrics/train.json')).backend).toBe('cpu');
     expect(rig.read('pipelines/p.lock')).toContain('backend: cpu');
+    // --backend is the same choice on the command line; an unknown one stops before anything runs.
+    expect(rig.runJson(['--backend', 'cpu']).outcomes['p:train']).toBe('fresh');
+    const bad = rig.run(['run', '--backend', 'gpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error: unknown TensorFlow.js backend "gpu"; choose one of tensorflow, wasm, cpu');
   });
 
   it('handles missing values and categorical columns as with.missing says, naming row and column otherwise', () => {

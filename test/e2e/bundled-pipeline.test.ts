@@ -10,11 +10,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlpipe-bundled-'));
-for (const p of ['pipelines', 'data', 'params.yaml']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
-rmSync(join(dir, 'pipelines', 'iris.lock'), { force: true });
+for (const p of ['pipelines', 'data', 'examples', 'params.yaml']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+for (const lock of ['iris.lock', 'houses.lock']) rmSync(join(dir, 'pipelines', lock), { force: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function outcomes(args: string[] = []): Record<string, string> {
+/** Outcomes of a run of one pipeline (both run together under a plain `mlpipe run`). */
+function outcomes(args: string[] = ['iris']): Record<string, string> {
   const r = runCli(['run', '--json', ...args], { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
   const out: Record<string, string> = {};
@@ -50,5 +51,15 @@ describe('bundled iris pipeline', () => {
     outcomes();
     const committed = join(REPO, 'pipelines', 'iris.lock');
     if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'iris.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
+  });
+
+  it('the regression example on generated data passes its R² gate and matches its committed lock', () => {
+    expect(outcomes(['houses'])).toEqual({ 'houses:generate': 'ran', 'houses:split': 'ran', 'houses:train': 'ran', 'houses:evaluate': 'ran' });
+    const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'houses.json'), 'utf8'));
+    expect(metrics.task).toBe('regression');
+    expect(metrics.r2).toBeGreaterThanOrEqual(0.9);
+    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
+    const committed = join(REPO, 'pipelines', 'houses.lock');
+    if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'houses.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
   });
 });
