@@ -8,7 +8,7 @@ import type { BackendName } from '../ml/backend.js';
 import { encode } from '../ml/features.js';
 import { classificationMetrics, meets, regressionMetrics } from '../ml/metrics.js';
 import { loadModel } from '../ml/model-files.js';
-import { readCsv } from '../ml/table.js';
+import { readTable } from '../ml/table.js';
 import { loadTf } from '../ml/tf.js';
 import { ActionError } from './errors.js';
 
@@ -22,7 +22,7 @@ export interface EvaluateInputs {
 export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
   const tf = await loadTf(backend);
   const { model, pre } = await loadModel(tf, inputs.model);
-  const encoded = encode(pre, readCsv(inputs.data), inputs.data);
+  const encoded = encode(pre, readTable(inputs.data), inputs.data);
   if (encoded.rows === 0) throw new ActionError(`${inputs.data}: no rows to evaluate`);
   const width = encoded.x.length / encoded.rows;
   const output = tf.core.tidy(() => model.predict(tf.core.tensor2d(encoded.x, [encoded.rows, width])) as import('@tensorflow/tfjs-core').Tensor);

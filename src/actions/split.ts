@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { closest } from '../util/suggest.js';
-import { csvText, readCsv, type Table } from '../ml/table.js';
+import { csvText, readTable, type Table } from '../ml/table.js';
 import { ActionError } from './errors.js';
 
 export interface SplitInputs {
@@ -63,7 +63,7 @@ function groups(table: Table, inputs: SplitInputs): number[][] {
 }
 
 export function split(inputs: SplitInputs, log: (line: string) => void): void {
-  const table = readCsv(inputs.data);
+  const table = readTable(inputs.data);
   const rng = xoroshiro128plus(inputs.seed ?? 0);
   const parts = new Map<string, number[]>();
   const put = (name: string, rows: number[]) => parts.set(name, [...(parts.get(name) ?? []), ...rows]);

@@ -11,7 +11,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import type { BackendName } from '../ml/backend.js';
 import { encode, fitPreprocess, inputWidth, type MissingPolicy } from '../ml/features.js';
-import { readCsv } from '../ml/table.js';
+import { readTable } from '../ml/table.js';
 import { saveModel } from '../ml/model-files.js';
 import { loadTf } from '../ml/tf.js';
 import { ActionError } from './errors.js';
@@ -44,10 +44,10 @@ const write = (file: string, data: string | Uint8Array) => {
 const round = (x: number) => Number(x.toPrecision(6));
 
 export async function train(inputs: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
-  const trainTable = readCsv(inputs.train);
+  const trainTable = readTable(inputs.train);
   const pre = fitPreprocess(trainTable, inputs.train, { label: inputs.label, ...(inputs.features ? { features: inputs.features } : {}), ...(inputs.task ? { task: inputs.task } : {}), missing: inputs.missing ?? 'error' });
   const tr = encode(pre, trainTable, inputs.train);
-  const va = inputs.validation ? encode(pre, readCsv(inputs.validation), inputs.validation) : undefined;
+  const va = inputs.validation ? encode(pre, readTable(inputs.validation), inputs.validation) : undefined;
   if (tr.rows === 0) throw new ActionError(`${inputs.train}: no rows left to train on${tr.dropped ? ` (${tr.dropped} dropped for missing values)` : ''}`);
   const classification = pre.task === 'classification';
   const classes = pre.classes ?? [];

@@ -191,3 +191,35 @@ describe('mlpipe/evaluate', () => {
     expect(v.stderr).toMatch(/pipelines\/p\.yaml:14:\d+: error: .*f1_macro.*"at least 0.8"/);
   });
 });
+
+describe('JSON lines input', () => {
+  it('trains and evaluates from .jsonl files like CSV, and names the line of a bad record', () => {
+    const [header, ...lines] = IRIS.trim().split('\n');
+    const keys = header!.split(',');
+    const jsonl = (rows: string[]) => rows.map((r) => JSON.stringify(Object.fromEntries(r.split(',').map((v, i) => [keys[i], i < 4 ? Number(v) : v])))).join('\n') + '\n';
+    const rig = new Rig().write({
+      'data/train.jsonl': jsonl(lines.filter((_, i) => i % 5 !== 0)),
+      'data/test.jsonl': jsonl(lines.filter((_, i) => i % 5 === 0)),
+      'pipelines/p.yaml': `stages:
+  train:
+    uses: mlpipe/train
+    with: { train: data/train.jsonl, label: species, epochs: 20, optimizer: { learningRate: 0.05 }, seed: 3, out: models/m }
+    deps: [data/train.jsonl]
+    outs: [models/m/]
+  evaluate:
+    uses: mlpipe/evaluate
+    with: { model: models/m, data: data/test.jsonl, metrics: eval.json }
+    deps: [models/m/, data/test.jsonl]
+    metrics: [eval.json]
+`,
+    });
+    rigs.push(rig);
+    const r = rig.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(rig.read('eval.json'))).toMatchObject({ task: 'classification', rows: 30 });
+    rig.write({ 'data/test.jsonl': `${rig.read('data/test.jsonl')}{"sepal_length": 5.0,\n` });
+    const bad = rig.run(['run']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: data/test.jsonl:31: not valid JSON');
+  });
+});
