@@ -10,10 +10,11 @@ import { dirname } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import type { BackendName } from '../ml/backend.js';
-import { encode, fitPreprocess, inputWidth, type MissingPolicy } from '../ml/features.js';
+import { encode, fitPreprocess, inputWidth, type Encoded, type MissingPolicy, type Preprocess } from '../ml/features.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readTable } from '../ml/table.js';
 import { saveModel } from '../ml/model-files.js';
-import { loadTf } from '../ml/tf.js';
+import { loadTf, type Tf } from '../ml/tf.js';
 import { ActionError } from './errors.js';
 
 export interface TrainInputs {
@@ -43,7 +44,8 @@ const write = (file: string, data: string | Uint8Array) => {
 
 const round = (x: number) => Number(x.toPrecision(6));
 
-export async function train(inputs: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+/** The training (and validation) data, encoded with preprocessing fitted on the training rows. */
+export function prepareData(inputs: TrainInputs): TrainingData {
   const trainTable = readTable(inputs.train);
   const pre = fitPreprocess(trainTable, inputs.train, { label: inputs.label, ...(inputs.features ? { features: inputs.features } : {}), ...(inputs.task ? { task: inputs.task } : {}), missing: inputs.missing ?? 'error' });
   const tr = encode(pre, trainTable, inputs.train);
@@ -53,8 +55,31 @@ export async function train(inputs: TrainInputs, backend: BackendName, log: (lin
   const classes = pre.classes ?? [];
   if (classification && classes.length < 2) throw new ActionError(`${inputs.train}: the label "${inputs.label}" has one class only (${classes[0]}); classification needs two or more`);
   if (inputs.earlyStopping?.monitor === 'val_loss' && !va) throw new ActionError('earlyStopping.monitor: val_loss needs with.validation');
+  return { pre, tr, ...(va ? { va } : {}) };
+}
 
-  const tf = await loadTf(backend);
+export interface TrainingData {
+  readonly pre: Preprocess;
+  readonly tr: Encoded;
+  readonly va?: Encoded;
+}
+
+export interface FitResult {
+  readonly model: LayersModel;
+  readonly history: Record<string, number>[];
+  /** 0 without early stopping. */
+  readonly bestEpoch: number;
+  readonly tensorsAfterFirst: number | undefined;
+}
+
+/**
+ * Builds and fits the model. `keepGoing(epoch, row)` may end training early
+ * (tune's early termination). The caller disposes the model.
+ */
+export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, log: (line: string) => void, keepGoing: (epoch: number, row: Record<string, number>) => boolean = () => true): Promise<FitResult> {
+  const { pre, tr, va } = data;
+  const classification = pre.task === 'classification';
+  const classes = pre.classes ?? [];
   const { core, layers: L } = tf;
   const seed = inputs.seed ?? 0;
   const width = inputWidth(pre);
@@ -123,6 +148,7 @@ export async function train(inputs: TrainInputs, backend: BackendName, log: (lin
     const tensors = core.memory().numTensors - (bestWeights?.length ?? 0);
     tensorsAfterFirst ??= tensors;
     log(`epoch ${epoch}/${epochs}: ${Object.entries(row).filter(([k]) => k !== 'epoch').map(([k, v]) => `${k} ${v}`).join(', ')} · tensors ${tensors}`);
+    if (!keepGoing(epoch, row)) break;
     if (monitor) {
       const value = row[monitor]!;
       if (value < best - minDelta) {
@@ -140,7 +166,16 @@ export async function train(inputs: TrainInputs, backend: BackendName, log: (lin
     model.setWeights(bestWeights);
     core.dispose(bestWeights);
   }
+  core.dispose([xTrain, yTrain, ...(validationData ?? [])]);
+  model.optimizer.dispose();
+  return { model, history, bestEpoch, tensorsAfterFirst };
+}
 
+export async function train(inputs: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+  const data = prepareData(inputs);
+  const { pre, tr } = data;
+  const tf = await loadTf(backend);
+  const { model, history, bestEpoch, tensorsAfterFirst } = await fitModel(tf, inputs, data, log);
   await saveModel(tf, model, inputs.out, pre);
 
   const last = history.at(bestEpoch > 0 ? bestEpoch - 1 : -1)!;
@@ -152,8 +187,6 @@ export async function train(inputs: TrainInputs, backend: BackendName, log: (lin
     const metrics = { backend, task: pre.task, epochs: history.length, bestEpoch: bestEpoch || history.length, trainRows: tr.rows, ...(tr.dropped ? { droppedRows: tr.dropped } : {}), ...Object.fromEntries(Object.entries(last).filter(([k]) => k !== 'epoch')) };
     write(inputs.metrics, `${JSON.stringify(metrics, null, 2)}\n`);
   }
-  core.dispose([xTrain, yTrain, ...(validationData ?? [])]);
-  model.optimizer.dispose();
   model.dispose();
-  log(`trained ${history.length} epochs on ${tr.rows} rows (${backend}); tensors after the first epoch ${tensorsAfterFirst}, now ${core.memory().numTensors}`);
+  log(`trained ${history.length} epochs on ${tr.rows} rows (${backend}); tensors after the first epoch ${tensorsAfterFirst}, now ${tf.core.memory().numTensors}`);
 }
