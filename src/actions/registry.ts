@@ -8,6 +8,7 @@ import type { ErrorObject } from 'ajv';
 import validateSplit from '../generated/actions/split-validate.js';
 import validateTrain from '../generated/actions/train-validate.js';
 import validateEvaluate from '../generated/actions/evaluate-validate.js';
+import validateTune from '../generated/actions/tune-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -22,6 +23,7 @@ export interface ActionSpec {
 
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false },
-  train: { validate: validateTrain, reads: ['train', 'validation'], writes: ['out', 'history', 'metrics'], ml: true },
+  train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true },
+  tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data'], writes: ['metrics'], ml: true },
 };

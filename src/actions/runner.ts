@@ -26,6 +26,11 @@ async function run(spec: Spec, log: (line: string) => void): Promise<void> {
       await train(spec.with as never, spec.backend ?? 'cpu', log);
       return;
     }
+    case 'tune': {
+      const { tune } = await import('./tune.js');
+      await tune(spec.with as never, spec.backend ?? 'cpu', log);
+      return;
+    }
     case 'evaluate': {
       const { evaluate } = await import('./evaluate.js');
       await evaluate(spec.with as never, spec.backend ?? 'cpu', log);

@@ -5,7 +5,7 @@
 // same inputs on the same backend give byte-identical model files. Early
 // stopping keeps the best epoch's weights. Every epoch disposes what it made:
 // the tensor count is logged per epoch and must not grow.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
@@ -32,6 +32,8 @@ export interface TrainInputs {
   readonly earlyStopping?: { patience?: number; monitor?: 'loss' | 'val_loss'; minDelta?: number };
   readonly classWeights?: 'balanced' | Record<string, number>;
   readonly seed?: number;
+  /** A JSON file mlpipe/tune wrote: its best `params` (dotted paths) override these settings. */
+  readonly hyperparameters?: string;
   readonly out: string;
   readonly history?: string;
   readonly metrics?: string;
@@ -43,6 +45,9 @@ const write = (file: string, data: string | Uint8Array) => {
 };
 
 const round = (x: number) => Number(x.toPrecision(6));
+
+/** One hidden layer when the stage names none. */
+export const DEFAULT_LAYERS: NonNullable<TrainInputs['layers']> = [{ type: 'dense', units: 16, activation: 'relu' }];
 
 /** The training (and validation) data, encoded with preprocessing fitted on the training rows. */
 export function prepareData(inputs: TrainInputs): TrainingData {
@@ -85,14 +90,15 @@ export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, 
   const width = inputWidth(pre);
   const outputs = classification ? classes.length : 1;
   const model = L.sequential();
-  const specs = inputs.layers ?? [{ type: 'dense', units: 16, activation: 'relu' }];
+  const specs = inputs.layers ?? DEFAULT_LAYERS;
   specs.forEach((spec, i) => {
     const first = i === 0 ? { inputShape: [width] } : {};
     if (spec.type === 'dense') {
       if (!spec.units) throw new ActionError(`layers[${i}]: a dense layer needs units`);
       model.add(L.layers.dense({ units: spec.units, activation: (spec.activation ?? 'relu') as never, kernelInitializer: L.initializers.glorotUniform({ seed: seed + i }), ...first }));
     } else if (spec.type === 'dropout') model.add(L.layers.dropout({ rate: spec.rate ?? 0.5, seed: seed + i, ...first }));
-    else model.add(L.layers.batchNormalization({ ...first }));
+    else if (spec.type === 'batchNormalization') model.add(L.layers.batchNormalization({ ...first }));
+    else throw new ActionError(`layers[${i}]: unknown layer type ${JSON.stringify(spec.type)} (dense, dropout, batchNormalization)`);
   });
   model.add(L.layers.dense({ units: outputs, activation: classification ? 'softmax' : 'linear', kernelInitializer: L.initializers.glorotUniform({ seed: seed + specs.length }), ...(specs.length === 0 ? { inputShape: [width] } : {}) }));
   const lr = inputs.optimizer?.learningRate ?? 0.01;
@@ -171,7 +177,37 @@ export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, 
   return { model, history, bestEpoch, tensorsAfterFirst };
 }
 
-export async function train(inputs: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+/** Sets a dotted path (`optimizer.learningRate`, `layers.0.units`) in plain data, creating objects on the way. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let at: Record<string, unknown> = target;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const part = parts[i]!;
+    if (at[part] === undefined || at[part] === null || typeof at[part] !== 'object') at[part] = /^\d+$/.test(parts[i + 1]!) ? [] : {};
+    at = at[part] as Record<string, unknown>;
+  }
+  at[parts.at(-1)!] = value;
+}
+
+/** The settings with a tune result's best parameters applied. */
+function withHyperparameters(inputs: TrainInputs, log: (line: string) => void): TrainInputs {
+  if (!inputs.hyperparameters) return inputs;
+  let best: { params?: Record<string, unknown> };
+  try {
+    best = JSON.parse(readFileSync(inputs.hyperparameters, 'utf8'));
+  } catch (e) {
+    throw new ActionError(`cannot read hyperparameters ${inputs.hyperparameters}: ${(e as Error).message}`);
+  }
+  if (!best.params || typeof best.params !== 'object') throw new ActionError(`${inputs.hyperparameters} has no "params" (expected a file mlpipe/tune wrote)`);
+  // Paths like layers.0.units apply to the default layers when none are given.
+  const merged = structuredClone({ ...inputs, layers: inputs.layers ?? DEFAULT_LAYERS }) as unknown as Record<string, unknown>;
+  for (const [path, value] of Object.entries(best.params)) setPath(merged, path, value);
+  log(`hyperparameters from ${inputs.hyperparameters}: ${Object.entries(best.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+  return merged as unknown as TrainInputs;
+}
+
+export async function train(given: TrainInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+  const inputs = withHyperparameters(given, log);
   const data = prepareData(inputs);
   const { pre, tr } = data;
   const tf = await loadTf(backend);

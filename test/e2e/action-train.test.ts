@@ -223,3 +223,74 @@ describe('JSON lines input', () => {
     expect(bad.stderr).toContain('error: data/test.jsonl:31: not valid JSON');
   });
 });
+
+describe('mlpipe/tune', () => {
+  const pipeline = (budget: number, method = 'bayes') => `stages:
+  split:
+    uses: mlpipe/split
+    with: { data: data/in.csv, out: data/split, label: species, seed: 7 }
+    deps: [data/in.csv]
+    outs: [data/split/]
+  tune:
+    uses: mlpipe/tune
+    with:
+      train: data/split/train.csv
+      validation: data/split/validation.csv
+      label: species
+      base: { layers: [{ type: dense, units: 8, activation: relu }], epochs: 8, batchSize: 16 }
+      method: ${method}
+      metric: { name: val_loss, goal: minimize }
+      parameters:
+        optimizer.learningRate: { min: 0.001, max: 0.1, distribution: log_uniform }
+        layers.0.units: { values: [4, 16] }
+      budget: ${budget}
+      early_terminate: { min_epochs: 3 }
+      seed: 5
+      out: tune/best.json
+      trials: tune/trials.jsonl
+    deps: [data/split/]
+    outs: [tune/]
+  train:
+    uses: mlpipe/train
+    with: { train: data/split/train.csv, validation: data/split/validation.csv, label: species, hyperparameters: tune/best.json, epochs: 8, seed: 1, out: models/m, metrics: metrics/train.json }
+    deps: [data/split/, tune/best.json]
+    outs: [models/m/]
+    metrics: [metrics/train.json]
+`;
+
+  it('searches, writes every trial and the best params that train then uses; a larger budget reuses finished trials', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline(6) });
+    rigs.push(rig);
+    const r = rig.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    const trials = rig.read('tune/trials.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    expect(trials).toHaveLength(6);
+    const best = JSON.parse(rig.read('tune/best.json'));
+    expect(best).toMatchObject({ metric: 'val_loss', goal: 'minimize' });
+    const finished = trials.filter((t) => !t.stoppedEarly);
+    expect(best.value).toBe(Math.min(...finished.map((t) => t.val_loss)));
+    expect(Object.keys(best.params).sort()).toEqual(['layers.0.units', 'optimizer.learningRate']);
+    expect(r.stdout).toContain('hyperparameters from tune/best.json: optimizer.learningRate=');
+    const model = JSON.parse(rig.read('models/m/model.json'));
+    expect(model.modelTopology.config.layers[0].config.units).toBe(best.params['layers.0.units']);
+    // A larger budget: the first six trials come from the cache.
+    rig.write({ 'pipelines/p.yaml': pipeline(9) });
+    expect(rig.run(['run']).code).toBe(0);
+    const more = rig.read('tune/trials.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    expect(more).toHaveLength(9);
+    expect(more.map((t) => t.cached)).toEqual([true, true, true, true, true, true, false, false, false]);
+    expect(more.slice(0, 6).map((t) => t.params)).toEqual(trials.map((t) => t.params));
+  });
+
+  it('grid search tries every combination up to the budget; a range in a grid is rejected', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline(10, 'grid').replace('{ min: 0.001, max: 0.1, distribution: log_uniform }', '{ values: [0.01, 0.05] }') });
+    rigs.push(rig);
+    expect(rig.run(['run', 'p:tune']).code).toBe(0);
+    const trials = rig.read('tune/trials.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    expect(trials.map((t) => [t.params['optimizer.learningRate'], t.params['layers.0.units']])).toEqual([[0.01, 4], [0.01, 16], [0.05, 4], [0.05, 16]]);
+    rig.write({ 'pipelines/p.yaml': pipeline(10, 'grid') });
+    const bad = rig.run(['run', 'p:tune']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: parameters.optimizer.learningRate: grid search needs a list of values');
+  });
+});
