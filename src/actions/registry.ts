@@ -19,11 +19,13 @@ export interface ActionSpec {
   /** `with:` fields naming paths the action writes: each must be an output. */
   readonly writes: readonly string[];
   readonly ml: boolean;
+  /** Bumped when the action's results change for the same inputs: it is part of stage keys. */
+  readonly version: number;
 }
 
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
-  split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false },
-  train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true },
-  tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true },
-  evaluate: { validate: validateEvaluate, reads: ['model', 'data'], writes: ['metrics'], ml: true },
+  split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
+  train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
+  tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 2 },
+  evaluate: { validate: validateEvaluate, reads: ['model', 'data'], writes: ['metrics'], ml: true, version: 1 },
 };

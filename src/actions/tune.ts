@@ -146,6 +146,8 @@ export async function tune(inputs: TuneInputs, backend: BackendName, log: (line:
   mkdirSync(cacheDir, { recursive: true });
   const dataKey = { train: fileHash(inputs.train), validation: fileHash(inputs.validation), label: inputs.label, features: inputs.features ?? null, task: inputs.task ?? null, missing: inputs.missing ?? null };
   const rng = xoroshiro128plus(seed);
+  // A small seed gives a low-entropy state whose first outputs sit near the ends of the range: skip them.
+  for (let i = 0; i < 16; i++) uniformFloat64(rng);
   const plannedGrid = method === 'grid' ? grid(inputs.parameters).slice(0, budget) : undefined;
   const minEpochs = inputs.early_terminate?.min_epochs;
   const trials: Trial[] = [];

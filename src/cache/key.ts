@@ -24,6 +24,8 @@ export interface KeyRecord {
   readonly with?: unknown;
   /** ML actions: the TensorFlow.js backend (results differ by backend). */
   readonly backend?: string;
+  /** Built-in actions: the implementation's version (see actions/registry). */
+  readonly actionVersion?: number;
   readonly deps: Record<string, LockState | null>;
   readonly params: Record<string, Record<string, unknown>>;
   readonly env: Record<string, string>;
@@ -50,6 +52,7 @@ export function keyRecord(stage: Stage, ws: Workspace): KeyRecord {
     ...(stage.cmd ? { cmd: stage.cmd.map((c) => c.value) } : {}),
     ...(stage.uses ? { uses: stage.uses.value, with: stage.with } : {}),
     ...(stage.uses && ACTIONS[stage.uses.value.slice('mlpipe/'.length)]?.ml ? { backend: mlBackend() } : {}),
+    ...(stage.uses && ACTIONS[stage.uses.value.slice('mlpipe/'.length)] ? { actionVersion: ACTIONS[stage.uses.value.slice('mlpipe/'.length)]!.version } : {}),
     deps,
     params,
     env: { ...stage.env },
@@ -69,6 +72,7 @@ export function recordOfLock(entry: LockEntry, outsFlags: KeyRecord['outs']): Ke
     ...(entry.cmd ? { cmd: entry.cmd } : {}),
     ...(entry.uses ? { uses: entry.uses, with: entry.with } : {}),
     ...(entry.backend ? { backend: entry.backend } : {}),
+    ...(entry.actionVersion !== undefined ? { actionVersion: entry.actionVersion } : {}),
     deps: { ...entry.deps },
     params: (entry.params ?? {}) as Record<string, Record<string, unknown>>,
     env: { ...(entry.env ?? {}) },
@@ -84,6 +88,7 @@ export function lockEntryOf(key: string, record: KeyRecord, outs: Readonly<Recor
     ...(record.cmd ? { cmd: record.cmd } : {}),
     ...(record.uses ? { uses: record.uses, with: record.with } : {}),
     ...(record.backend ? { backend: record.backend } : {}),
+    ...(record.actionVersion !== undefined ? { actionVersion: record.actionVersion } : {}),
     deps: record.deps,
     ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
     ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),

@@ -32,6 +32,8 @@ export interface LockEntry {
   readonly with?: unknown;
   /** ML actions: the TensorFlow.js backend they ran on. */
   readonly backend?: string;
+  /** Built-in actions: the implementation's version. */
+  readonly actionVersion?: number;
   /** null: the dep did not exist when the stage ran. */
   readonly deps: Readonly<Record<string, LockState | null>>;
   readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;

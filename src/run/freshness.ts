@@ -40,6 +40,7 @@ export function explain(before: KeyRecord, now: KeyRecord, ctx: FreshnessContext
   const reasons: Reason[] = [];
   if (canonicalJson(before.cmd) !== canonicalJson(now.cmd)) reasons.push({ kind: 'cmd', message: 'command changed' });
   if (before.uses !== now.uses || canonicalJson(before.with) !== canonicalJson(now.with)) reasons.push({ kind: 'action', message: 'action or its inputs changed' });
+  if (before.actionVersion !== now.actionVersion && before.uses === now.uses) reasons.push({ kind: 'action', message: `${now.uses} implementation changed (version ${before.actionVersion ?? 'none'} → ${now.actionVersion ?? 'none'})` });
   if (before.backend !== now.backend) reasons.push({ kind: 'backend', message: `TensorFlow.js backend: ${before.backend ?? 'none'} → ${now.backend ?? 'none'}` });
   for (const path of new Set([...Object.keys(before.deps), ...Object.keys(now.deps)])) {
     const was = before.deps[path];

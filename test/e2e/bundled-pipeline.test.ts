@@ -28,26 +28,28 @@ function outcomes(args: string[] = ['iris']): Record<string, string> {
 
 describe('bundled iris pipeline', () => {
   it('runs end to end and passes its quality gate', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'ran', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
+    expect(outcomes()).toEqual({ 'iris:split': 'ran', 'iris:tune': 'ran', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
+    const best = JSON.parse(readFileSync(join(dir, 'models', 'iris-tune', 'best.json'), 'utf8'));
+    expect(Object.keys(best.params).sort()).toEqual(['layers.0.units', 'optimizer.learningRate']);
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'iris.json'), 'utf8'));
     expect(metrics.accuracy).toBeGreaterThanOrEqual(0.9);
     for (const f of ['model.json', 'weights.bin', 'preprocess.json']) expect(existsSync(join(dir, 'models', 'iris', f))).toBe(true);
   });
 
   it('a second run is a no-op', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh' });
+    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh' });
   });
 
   it('a changed training param reruns train and evaluate only', () => {
     const params = join(dir, 'params.yaml');
-    writeFileSync(params, readFileSync(params, 'utf8').replace('lr: 0.03', 'lr: 0.025'));
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
+    writeFileSync(params, readFileSync(params, 'utf8').replace('  seed: 1\n', '  seed: 2\n'));
+    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
   });
 
   it('matches the lock file committed in the repository', () => {
     // The committed lock records the default params: restore them and compare.
     const params = join(dir, 'params.yaml');
-    writeFileSync(params, readFileSync(params, 'utf8').replace('lr: 0.025', 'lr: 0.03'));
+    writeFileSync(params, readFileSync(params, 'utf8').replace('  seed: 2\n', '  seed: 1\n'));
     outcomes();
     const committed = join(REPO, 'pipelines', 'iris.lock');
     if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'iris.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
@@ -58,7 +60,7 @@ describe('bundled iris pipeline', () => {
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'houses.json'), 'utf8'));
     expect(metrics.task).toBe('regression');
     expect(metrics.r2).toBeGreaterThanOrEqual(0.9);
-    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
+    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
     const committed = join(REPO, 'pipelines', 'houses.lock');
     if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'houses.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
   });
