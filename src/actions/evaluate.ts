@@ -1,48 +1,100 @@
 // mlpipe/evaluate: scores a model mlpipe/train wrote on labelled CSV data,
-// applying its saved preprocessing, writes the metrics as JSON, and — with
+// applying its saved preprocessing — or, in cross-validation mode, trains a
+// model per fold of a split directory and reports mean ± std — writes the
+// metrics as JSON, and — with
 // thresholds — is a quality gate: a breach fails the stage naming the metric,
 // its value and the threshold (the metrics file is written first either way).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendName } from '../ml/backend.js';
-import { encode } from '../ml/features.js';
+import { encode, type Encoded, type Preprocess } from '../ml/features.js';
 import { classificationMetrics, meets, regressionMetrics } from '../ml/metrics.js';
 import { loadModel } from '../ml/model-files.js';
 import { readTable } from '../ml/table.js';
-import { loadTf } from '../ml/tf.js';
+import { loadTf, type Tf } from '../ml/tf.js';
+import { fitModel, prepareData, type TrainInputs } from './train.js';
 import { ActionError } from './errors.js';
 
 export interface EvaluateInputs {
-  readonly model: string;
-  readonly data: string;
+  readonly model?: string;
+  readonly data?: string;
+  readonly folds?: string;
+  readonly train?: Record<string, unknown>;
   readonly metrics: string;
   readonly thresholds?: Record<string, string>;
 }
 
-export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
-  const tf = await loadTf(backend);
-  const { model, pre } = await loadModel(tf, inputs.model);
-  const encoded = encode(pre, readTable(inputs.data), inputs.data);
-  if (encoded.rows === 0) throw new ActionError(`${inputs.data}: no rows to evaluate`);
+/** The model's metrics on encoded data. */
+async function score(tf: Tf, model: LayersModel, pre: Preprocess, encoded: Encoded): Promise<Record<string, unknown>> {
   const width = encoded.x.length / encoded.rows;
   const output = tf.core.tidy(() => model.predict(tf.core.tensor2d(encoded.x, [encoded.rows, width])) as import('@tensorflow/tfjs-core').Tensor);
   const values = (await output.array()) as number[][];
   output.dispose();
-  model.dispose();
   const truth = Array.from(encoded.y);
-  const scores: Record<string, unknown> =
-    pre.task === 'classification'
-      ? { task: pre.task, rows: encoded.rows, ...classificationMetrics(pre.classes!, truth, values) }
-      : { task: pre.task, rows: encoded.rows, ...regressionMetrics(truth, values.map((v) => v[0]!)) };
+  return pre.task === 'classification'
+    ? { task: pre.task, rows: encoded.rows, ...classificationMetrics(pre.classes!, truth, values) }
+    : { task: pre.task, rows: encoded.rows, ...regressionMetrics(truth, values.map((v) => v[0]!)) };
+}
+
+/** Cross-validation: a model per fold of a split directory; each metric as mean ± std over the folds. */
+async function crossValidate(tf: Tf, inputs: EvaluateInputs, log: (line: string) => void): Promise<Record<string, unknown>> {
+  let folds: string[];
+  try {
+    folds = readdirSync(inputs.folds!).filter((d) => /^fold-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  } catch {
+    folds = [];
+  }
+  if (folds.length < 2) throw new ActionError(`${inputs.folds} has no fold-N directories: write it with mlpipe/split and folds: k`);
+  const perFold: Record<string, unknown>[] = [];
+  for (const fold of folds) {
+    const settings = { ...(inputs.train as object), train: join(inputs.folds!, fold, 'train.csv'), validation: join(inputs.folds!, fold, 'validation.csv'), out: '(not saved)' } as TrainInputs;
+    const data = prepareData(settings);
+    const { model } = await fitModel(tf, settings, data, () => {});
+    const scores = await score(tf, model, data.pre, data.va!);
+    model.dispose();
+    perFold.push(scores);
+    log(`${fold}: ${Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows').map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  const r6 = (x: number) => Number(x.toPrecision(6));
+  const summary: Record<string, unknown> = { task: perFold[0]!.task, folds: folds.length };
+  for (const key of Object.keys(perFold[0]!)) {
+    const values = perFold.map((f) => f[key]);
+    if (key === 'rows' || !values.every((v) => typeof v === 'number')) continue;
+    const nums = values as number[];
+    const mean = nums.reduce((a, b) => a + b, 0) / nums.length;
+    const std = Math.sqrt(nums.reduce((a, b) => a + (b - mean) ** 2, 0) / nums.length);
+    summary[key] = r6(mean);
+    summary[`${key}_std`] = r6(std);
+  }
+  summary.per_fold = perFold.map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => typeof v === 'number')));
+  return summary;
+}
+
+export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+  const tf = await loadTf(backend);
+  let scores: Record<string, unknown>;
+  let what: string;
+  if (inputs.folds) {
+    scores = await crossValidate(tf, inputs, log);
+    what = `${scores.folds}-fold cross-validation (mean)`;
+  } else {
+    const { model, pre } = await loadModel(tf, inputs.model!);
+    const encoded = encode(pre, readTable(inputs.data!), inputs.data!);
+    if (encoded.rows === 0) throw new ActionError(`${inputs.data}: no rows to evaluate`);
+    scores = await score(tf, model, pre, encoded);
+    model.dispose();
+    what = inputs.data!;
+  }
   scores.backend = backend;
   mkdirSync(dirname(inputs.metrics), { recursive: true });
   writeFileSync(inputs.metrics, `${JSON.stringify(scores, null, 2)}\n`);
-  const headline = Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows');
-  log(`${inputs.data}: ${headline.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const headline = Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows' && k !== 'folds' && !k.endsWith('_std'));
+  log(`${what}: ${headline.map(([k, v]) => `${k} ${v}${typeof scores[`${k}_std`] === 'number' ? ` ± ${scores[`${k}_std`]}` : ''}`).join(', ')}`);
   const breaches: string[] = [];
   for (const [name, condition] of Object.entries(inputs.thresholds ?? {})) {
     const value = scores[name];
-    if (typeof value !== 'number') throw new ActionError(`threshold on ${name}: a ${pre.task} model has no ${name} (it has ${headline.map(([k]) => k).join(', ')})`);
+    if (typeof value !== 'number') throw new ActionError(`threshold on ${name}: a ${String(scores.task)} model has no ${name} (it has ${headline.map(([k]) => k).join(', ')})`);
     if (meets(value, condition)) log(`gate passed: ${name} ${value} ${condition.trim()}`);
     else breaches.push(`${name} is ${value}, the threshold is ${condition.trim()}`);
   }

@@ -21,11 +21,13 @@ export interface ActionSpec {
   readonly ml: boolean;
   /** Bumped when the action's results change for the same inputs: it is part of stage keys. */
   readonly version: number;
+  /** Alternative sets of fields: exactly one set must be given, whole (checked at validation). */
+  readonly modes?: readonly (readonly string[])[];
 }
 
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 2 },
-  evaluate: { validate: validateEvaluate, reads: ['model', 'data'], writes: ['metrics'], ml: true, version: 1 },
+  evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
 };

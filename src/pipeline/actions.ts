@@ -24,6 +24,19 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
   const diagnostics = checkValueAt(action.validate, file, withValue ?? {}, [...base, 'with']);
   if (diagnostics.length > 0) return diagnostics;
   const w = (withValue ?? {}) as Record<string, unknown>;
+  if (action.modes) {
+    const given = action.modes.filter((m) => m.some((f) => f in w));
+    const describe = action.modes.map((m) => m.join(' and ')).join(', or ');
+    const complete = given.length === 1 && given[0]!.every((f) => f in w);
+    if (!complete) {
+      const field = given.length > 1 ? given[1]!.find((f) => f in w)! : undefined;
+      return [
+        error('action-mode', `${uses} takes ${describe}${given.length > 1 ? ', not both' : given.length === 1 ? `: "${given[0]!.find((f) => !(f in w))}" is missing` : ''}`, locate(file, field ? [...base, 'with', field] : [...base, 'with'], field ? 'key' : 'value'), {
+          suggestion: `give ${describe}`,
+        }),
+      ];
+    }
+  }
   // Declared itself, or inside a declared directory.
   const declared = (list: readonly string[], path: string) => list.some((d) => trimSlash(path) === trimSlash(d) || trimSlash(path).startsWith(`${trimSlash(d)}/`));
   for (const [fields, list, what] of [

@@ -294,3 +294,44 @@ describe('mlpipe/tune', () => {
     expect(bad.stderr).toContain('error: parameters.optimizer.learningRate: grid search needs a list of values');
   });
 });
+
+describe('mlpipe/evaluate cross-validation', () => {
+  const pipeline = (extra = '') => `stages:
+  folds:
+    uses: mlpipe/split
+    with: { data: data/in.csv, out: data/folds, label: species, folds: 3, seed: 2 }
+    deps: [data/in.csv]
+    outs: [data/folds/]
+  cv:
+    uses: mlpipe/evaluate
+    with:
+      folds: data/folds${extra}
+      train: { label: species, epochs: 10, batchSize: 16, optimizer: { learningRate: 0.05 }, seed: 1 }
+      metrics: metrics/cv.json
+      thresholds: { accuracy: ">= 0.7" }
+    deps: [data/folds/]
+    metrics: [metrics/cv.json]
+`;
+
+  it('trains a model per fold and reports each metric as mean ± std, gating on the mean', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline() });
+    rigs.push(rig);
+    const r = rig.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(rig.read('metrics/cv.json'));
+    expect(m).toMatchObject({ task: 'classification', folds: 3 });
+    expect(m.per_fold).toHaveLength(3);
+    const accs = m.per_fold.map((f: { accuracy: number }) => f.accuracy);
+    expect(m.accuracy).toBeCloseTo(accs.reduce((a: number, b: number) => a + b, 0) / 3, 5);
+    expect(m.accuracy_std).toBeGreaterThanOrEqual(0);
+    expect(r.stdout).toMatch(/3-fold cross-validation \(mean\): accuracy [0-9.]+ ± [0-9.]+/);
+  });
+
+  it('takes model and data, or folds and train — not a mix', () => {
+    const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline('\n      model: models/m') });
+    rigs.push(rig);
+    const v = rig.run(['validate']);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain('error: mlpipe/evaluate takes model and data, or folds and train, not both');
+  });
+});
