@@ -71,6 +71,17 @@ describe('mlpipe/train', () => {
     expect(new Set(counts).size).toBe(1);
   });
 
+  it('applies class weights (balanced or per class): the weights change the model', () => {
+    const weighted = (cw: string) => project({ 'data/in.csv': IRIS }, `${IRIS_TRAIN.replace('epochs: 15', 'epochs: 5')}${cw ? `\n      classWeights: ${cw}` : ''}`);
+    const plain = weighted('');
+    const balanced = weighted('balanced');
+    const custom = weighted('{ setosa: 1, versicolor: 5, virginica: 1 }');
+    for (const rig of [plain, balanced, custom]) expect(rig.run(['run']).code).toBe(0);
+    // Stratified splits are balanced already: "balanced" weighs every class 1, like none.
+    expect(balanced.read('models/m/weights.bin')).toBe(plain.read('models/m/weights.bin'));
+    expect(custom.read('models/m/weights.bin')).not.toBe(plain.read('models/m/weights.bin'));
+  });
+
   it('puts the backend in the key: another backend reruns the stage and says why', () => {
     const rig = project({ 'data/in.csv': IRIS }, IRIS_TRAIN.replace('epochs: 15', 'epochs: 3'));
     expect(rig.run(['run'], { env: { MLPIPE_TF_BACKEND: 'wasm' } }).code).toBe(0);
