@@ -29,8 +29,8 @@ export interface RunOptions {
   readonly backend?: string;
 }
 
-/** --jobs as a number, or the diagnostic that rejects it; also applies --backend (checked here, before anything runs). */
-export function jobsOf(options: RunOptions): number | Diagnostic {
+/** Checks run/watch options before anything runs: --jobs as a number (returned), --backend applied to MLPIPE_TF_BACKEND; or the diagnostic that rejects them. */
+export function applyRunOptions(options: RunOptions): number | Diagnostic {
   if (options.backend !== undefined) process.env.MLPIPE_TF_BACKEND = options.backend;
   if (process.env.MLPIPE_TF_BACKEND) {
     const chosen = chooseBackend();
@@ -112,7 +112,7 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
 }
 
 export async function runRun(ctx: CliContext, targets: string[], options: RunOptions, argv: string[]): Promise<number> {
-  const jobs = jobsOf(options);
+  const jobs = applyRunOptions(options);
   if (typeof jobs !== 'number') return ctx.fail([jobs]);
   const reporter = await reportersFor(ctx, options.junit ? { junit: options.junit } : {});
   let engine: Engine | undefined;

@@ -1,7 +1,7 @@
 // `mlpipe watch [TARGET...]`: run, then rerun what a change affects, until
 // Ctrl-C (exit 130) or SIGTERM (143). See watch/loop.ts for the semantics.
 import { EXIT, type CliContext } from './context.js';
-import { jobsOf, runCycle, type RunOptions } from './run.js';
+import { applyRunOptions, runCycle, type RunOptions } from './run.js';
 import { reportersFor } from './reporting.js';
 import { WatchLoop } from '../watch/loop.js';
 import { watchSetOf, type WatchSet } from '../watch/watch-set.js';
@@ -11,7 +11,7 @@ const DEFAULT_DEBOUNCE_MS = 100;
 const MIN_DEBOUNCE_MS = 50;
 
 export async function runWatch(ctx: CliContext, targets: string[], options: RunOptions, argv: string[]): Promise<number> {
-  const jobs = jobsOf(options);
+  const jobs = applyRunOptions(options);
   if (typeof jobs !== 'number') return ctx.fail([jobs]);
   const found = ctx.root();
   if ('diagnostic' in found) return ctx.fail([found.diagnostic]);

@@ -4,7 +4,7 @@
 // MLPIPE_TF_BACKEND (or `run --backend`) chooses one explicitly. The name is
 // part of ML stages' keys, since results differ by backend. Choosing only
 // resolves packages; TensorFlow.js itself is loaded by the action runner.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -17,7 +17,8 @@ function nativeAvailable(): boolean {
   try {
     const pkg = require.resolve('@tensorflow/tfjs-node/package.json');
     // The binding is built (or downloaded) at install time; without it the package cannot load.
-    return existsSync(join(dirname(pkg), 'lib')) && require('node:fs').readdirSync(join(dirname(pkg), 'lib')).some((d: string) => d.startsWith('napi-v'));
+    const lib = join(dirname(pkg), 'lib');
+    return existsSync(lib) && readdirSync(lib).some((d) => d.startsWith('napi-v'));
   } catch {
     return false;
   }
