@@ -548,5 +548,7 @@ export class Engine {
       `${JSON.stringify({ id: this.runId, argv: this.options.argv, started: new Date(started).toISOString(), finished: new Date().toISOString(), ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages }, null, 2)}\n`,
     );
     pruneHistory(this.state.stateDir);
+    // A long watch session runs thousands of times: do not remember every run's log directory.
+    forgetDirs(this.logDir);
   }
 }
