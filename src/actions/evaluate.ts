@@ -4,12 +4,13 @@
 // metrics as JSON, and — with
 // thresholds — is a quality gate: a breach fails the stage naming the metric,
 // its value and the threshold (the metrics file is written first either way).
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeOutput } from './output.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendName } from '../ml/backend.js';
 import { encode, type Encoded, type Preprocess } from '../ml/features.js';
-import { classificationMetrics, meets, regressionMetrics } from '../ml/metrics.js';
+import { classificationMetrics, meets, regressionMetrics, round6 } from '../ml/metrics.js';
 import { loadModel } from '../ml/model-files.js';
 import { readTable } from '../ml/table.js';
 import { loadTf, type Tf } from '../ml/tf.js';
@@ -56,7 +57,6 @@ async function crossValidate(tf: Tf, inputs: EvaluateInputs, log: (line: string)
     perFold.push(scores);
     log(`${fold}: ${Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows').map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
-  const r6 = (x: number) => Number(x.toPrecision(6));
   const summary: Record<string, unknown> = { task: perFold[0]!.task, folds: folds.length };
   for (const key of Object.keys(perFold[0]!)) {
     const values = perFold.map((f) => f[key]);
@@ -64,8 +64,8 @@ async function crossValidate(tf: Tf, inputs: EvaluateInputs, log: (line: string)
     const nums = values as number[];
     const mean = nums.reduce((a, b) => a + b, 0) / nums.length;
     const std = Math.sqrt(nums.reduce((a, b) => a + (b - mean) ** 2, 0) / nums.length);
-    summary[key] = r6(mean);
-    summary[`${key}_std`] = r6(std);
+    summary[key] = round6(mean);
+    summary[`${key}_std`] = round6(std);
   }
   summary.per_fold = perFold.map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => typeof v === 'number')));
   return summary;
@@ -87,8 +87,7 @@ export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log
     what = inputs.data!;
   }
   scores.backend = backend;
-  mkdirSync(dirname(inputs.metrics), { recursive: true });
-  writeFileSync(inputs.metrics, `${JSON.stringify(scores, null, 2)}\n`);
+  writeOutput(inputs.metrics, `${JSON.stringify(scores, null, 2)}\n`);
   const headline = Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows' && k !== 'folds' && !k.endsWith('_std'));
   log(`${what}: ${headline.map(([k, v]) => `${k} ${v}${typeof scores[`${k}_std`] === 'number' ? ` ± ${scores[`${k}_std`]}` : ''}`).join(', ')}`);
   const breaches: string[] = [];

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../pipeline/model.js';
 import { mlBackend } from '../ml/backend.js';
-import { ACTIONS } from './registry.js';
+import { actionFor } from './registry.js';
 
 let runner: string | undefined;
 
@@ -25,8 +25,8 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The shell command that runs the stage's action; its spec is written to `specFile`. */
 export function actionCommand(stage: Stage, specFile: string): string {
-  const action = stage.uses!.value.slice('mlpipe/'.length);
-  const backend = ACTIONS[action]?.ml ? mlBackend() : undefined;
-  writeFileSync(specFile, `${JSON.stringify({ action, with: stage.with ?? {}, stage: stage.id, ...(backend ? { backend } : {}) })}\n`);
+  const action = actionFor(stage.uses!.value);
+  const backend = action?.ml ? mlBackend() : undefined;
+  writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, ...(backend ? { backend } : {}) })}\n`);
   return `exec ${quote(process.execPath)} ${quote(runnerPath())} ${quote(specFile)}`;
 }

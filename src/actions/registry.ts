@@ -25,6 +25,14 @@ export interface ActionSpec {
   readonly modes?: readonly (readonly string[])[];
 }
 
+/** The action a `uses:` value names ("mlpipe/train"), if this mlpipe has it. */
+export function actionFor(uses: string): (ActionSpec & { readonly name: string }) | undefined {
+  if (!uses.startsWith('mlpipe/')) return undefined;
+  const name = uses.slice('mlpipe/'.length);
+  const spec = ACTIONS[name];
+  return spec ? { ...spec, name } : undefined;
+}
+
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },

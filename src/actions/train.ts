@@ -5,8 +5,9 @@
 // same inputs on the same backend give byte-identical model files. Early
 // stopping keeps the best epoch's weights. Every epoch disposes what it made:
 // the tensor count is logged per epoch and must not grow.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { round6 } from '../ml/metrics.js';
+import { writeOutput } from './output.js';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import type { BackendName } from '../ml/backend.js';
@@ -39,12 +40,6 @@ export interface TrainInputs {
   readonly metrics?: string;
 }
 
-const write = (file: string, data: string | Uint8Array) => {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, data);
-};
-
-const round = (x: number) => Number(x.toPrecision(6));
 
 /** One hidden layer when the stage names none. */
 export const DEFAULT_LAYERS: NonNullable<TrainInputs['layers']> = [{ type: 'dense', units: 16, activation: 'relu' }];
@@ -149,7 +144,7 @@ export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, 
     const h = await model.fit(xs, ys, { epochs: 1, batchSize, shuffle: false, verbose: 0, ...(validationData ? { validationData } : {}), ...(classWeight ? { classWeight } : {}) });
     core.dispose([idx, xs, ys]);
     const row: Record<string, number> = { epoch };
-    for (const [k, v] of Object.entries(h.history)) row[k === 'acc' ? 'accuracy' : k === 'val_acc' ? 'val_accuracy' : k] = round(Number(v[0]));
+    for (const [k, v] of Object.entries(h.history)) row[k === 'acc' ? 'accuracy' : k === 'val_acc' ? 'val_accuracy' : k] = round6(Number(v[0]));
     history.push(row);
     const tensors = core.memory().numTensors - (bestWeights?.length ?? 0);
     tensorsAfterFirst ??= tensors;
@@ -217,11 +212,11 @@ export async function train(given: TrainInputs, backend: BackendName, log: (line
   const last = history.at(bestEpoch > 0 ? bestEpoch - 1 : -1)!;
   if (inputs.history) {
     const keys = Object.keys(history[0]!);
-    write(inputs.history, `${keys.join(',')}\n${history.map((r) => keys.map((k) => r[k]).join(',')).join('\n')}\n`);
+    writeOutput(inputs.history, `${keys.join(',')}\n${history.map((r) => keys.map((k) => r[k]).join(',')).join('\n')}\n`);
   }
   if (inputs.metrics) {
     const metrics = { backend, task: pre.task, epochs: history.length, bestEpoch: bestEpoch || history.length, trainRows: tr.rows, ...(tr.dropped ? { droppedRows: tr.dropped } : {}), ...Object.fromEntries(Object.entries(last).filter(([k]) => k !== 'epoch')) };
-    write(inputs.metrics, `${JSON.stringify(metrics, null, 2)}\n`);
+    writeOutput(inputs.metrics, `${JSON.stringify(metrics, null, 2)}\n`);
   }
   model.dispose();
   log(`trained ${history.length} epochs on ${tr.rows} rows (${backend}); tensors after the first epoch ${tensorsAfterFirst}, now ${tf.core.memory().numTensors}`);

@@ -11,7 +11,9 @@
 // with.hyperparameters.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { round6 } from '../ml/metrics.js';
+import { writeOutput } from './output.js';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { canonicalJson } from '../cache/canonical.js';
@@ -80,9 +82,9 @@ function sample(parameters: Record<string, ParameterSpec>, rng: ReturnType<typeo
   const p: Params = {};
   for (const [name, spec] of Object.entries(parameters)) {
     if (spec.values) p[name] = spec.values[Math.min(spec.values.length - 1, Math.floor(u() * spec.values.length))];
-    else if (spec.distribution === 'log_uniform') p[name] = Number(Math.exp(Math.log(spec.min!) + u() * (Math.log(spec.max!) - Math.log(spec.min!))).toPrecision(6));
+    else if (spec.distribution === 'log_uniform') p[name] = round6(Math.exp(Math.log(spec.min!) + u() * (Math.log(spec.max!) - Math.log(spec.min!))));
     else if (spec.distribution === 'int_uniform') p[name] = Math.floor(spec.min! + u() * (spec.max! - spec.min! + 1));
-    else p[name] = Number((spec.min! + u() * (spec.max! - spec.min!)).toPrecision(6));
+    else p[name] = round6(spec.min! + u() * (spec.max! - spec.min!));
   }
   return p;
 }
@@ -188,11 +190,9 @@ export async function tune(inputs: TuneInputs, backend: BackendName, log: (line:
     log(`trial ${index + 1}/${total}: ${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')} → ${metric} ${trial.value}${trial.stoppedEarly ? ' (stopped early)' : ''}${trial.cached ? ' (cached)' : ''}`);
   }
   const winner = trials.filter((t) => !t.stoppedEarly).reduce((a, t) => (better(t.value, a.value) ? t : a), trials.find((t) => !t.stoppedEarly) ?? trials[0]!);
-  mkdirSync(dirname(inputs.out), { recursive: true });
-  writeFileSync(inputs.out, `${JSON.stringify({ metric, goal, value: winner.value, trial: winner.index + 1, params: winner.params }, null, 2)}\n`);
+  writeOutput(inputs.out, `${JSON.stringify({ metric, goal, value: winner.value, trial: winner.index + 1, params: winner.params }, null, 2)}\n`);
   if (inputs.trials) {
-    mkdirSync(dirname(inputs.trials), { recursive: true });
-    writeFileSync(inputs.trials, trials.map((t) => JSON.stringify({ trial: t.index + 1, params: t.params, [metric]: t.value, epochs: t.epochs, stoppedEarly: t.stoppedEarly, cached: t.cached === true })).join('\n') + '\n');
+    writeOutput(inputs.trials, trials.map((t) => JSON.stringify({ trial: t.index + 1, params: t.params, [metric]: t.value, epochs: t.epochs, stoppedEarly: t.stoppedEarly, cached: t.cached === true })).join('\n') + '\n');
   }
   log(`best of ${trials.length} trials: trial ${winner.index + 1} (${metric} ${winner.value}) → ${inputs.out}`);
 }

@@ -5,7 +5,7 @@
 // reproduces identical bytes leaves the key unchanged (early cutoff).
 import { createHash } from 'node:crypto';
 import type { Stage } from '../pipeline/model.js';
-import { ACTIONS } from '../actions/registry.js';
+import { actionFor } from '../actions/registry.js';
 import { mlBackend } from '../ml/backend.js';
 import { canonicalJson } from './canonical.js';
 import type { LockEntry, LockOut, LockState } from './lockfile.js';
@@ -47,12 +47,13 @@ export function keyRecord(stage: Stage, ws: Workspace): KeyRecord {
   for (const p of stage.params) (params[p.file] ??= {})[p.key ?? WHOLE_FILE] = p.value;
   const outs: KeyRecord['outs'] = {};
   for (const o of stage.outs) outs[o.path] = { role: o.role, cache: o.cache, persist: o.persist };
+  const action = stage.uses ? actionFor(stage.uses.value) : undefined;
   return {
     v: KEY_VERSION,
     ...(stage.cmd ? { cmd: stage.cmd.map((c) => c.value) } : {}),
     ...(stage.uses ? { uses: stage.uses.value, with: stage.with } : {}),
-    ...(stage.uses && ACTIONS[stage.uses.value.slice('mlpipe/'.length)]?.ml ? { backend: mlBackend() } : {}),
-    ...(stage.uses && ACTIONS[stage.uses.value.slice('mlpipe/'.length)] ? { actionVersion: ACTIONS[stage.uses.value.slice('mlpipe/'.length)]!.version } : {}),
+    ...(action?.ml ? { backend: mlBackend() } : {}),
+    ...(action ? { actionVersion: action.version } : {}),
     deps,
     params,
     env: { ...stage.env },

@@ -4,7 +4,9 @@
 // regression — MSE, RMSE, MAE, R². Rounded to 6 significant digits, so metric
 // files are stable text.
 
-const r6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
+/** Six significant digits, so metric files are stable, readable text. */
+export const round6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
+const r6 = round6;
 
 export interface ClassificationMetrics {
   readonly accuracy: number;

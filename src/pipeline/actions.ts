@@ -1,7 +1,7 @@
 // Checks of a stage that names a built-in action: the action exists, its
 // `with:` matches the action's schema (located errors, like any stage field),
 // and the files it reads and writes are declared as deps and outs.
-import { ACTIONS } from '../actions/registry.js';
+import { ACTIONS, actionFor } from '../actions/registry.js';
 import { error, type Diagnostic } from './diagnostic.js';
 import { checkValueAt } from './schema-check.js';
 import type { PathSegment, YamlFile } from './yaml-file.js';
@@ -12,8 +12,7 @@ export const BUILTIN_ACTIONS: readonly string[] = Object.keys(ACTIONS);
 const trimSlash = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
 
 export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: string, withValue: unknown, deps: readonly string[], outs: readonly string[]): Diagnostic[] {
-  const name = uses.slice('mlpipe/'.length);
-  const action = uses.startsWith('mlpipe/') ? ACTIONS[name] : undefined;
+  const action = actionFor(uses);
   if (!action) {
     return [
       error('unknown-action', `unknown built-in action "${uses}"; known: ${BUILTIN_ACTIONS.map((a) => `mlpipe/${a}`).join(', ')}`, locate(file, [...base, 'uses']), {
