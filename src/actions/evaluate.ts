@@ -12,6 +12,7 @@ import type { BackendName } from '../ml/backend.js';
 import { encode, type Encoded, type Preprocess } from '../ml/features.js';
 import { classificationMetrics, meets, regressionMetrics, round6 } from '../ml/metrics.js';
 import { loadModel } from '../ml/model-files.js';
+import { modelOutputs } from '../ml/predict.js';
 import { readTable } from '../ml/table.js';
 import { loadTf, type Tf } from '../ml/tf.js';
 import { fitModel, prepareData, type TrainInputs } from './train.js';
@@ -28,10 +29,7 @@ export interface EvaluateInputs {
 
 /** The model's metrics on encoded data. */
 async function score(tf: Tf, model: LayersModel, pre: Preprocess, encoded: Encoded): Promise<Record<string, unknown>> {
-  const width = encoded.x.length / encoded.rows;
-  const output = tf.core.tidy(() => model.predict(tf.core.tensor2d(encoded.x, [encoded.rows, width])) as import('@tensorflow/tfjs-core').Tensor);
-  const values = (await output.array()) as number[][];
-  output.dispose();
+  const values = await modelOutputs(tf, model, encoded);
   const truth = Array.from(encoded.y);
   return pre.task === 'classification'
     ? { task: pre.task, rows: encoded.rows, ...classificationMetrics(pre.classes!, truth, values) }

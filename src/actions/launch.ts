@@ -1,10 +1,12 @@
 // How the engine runs a built-in action: it writes the stage's spec (action,
-// with, stage id) beside the stage's log and runs the action runner with the
-// same Node that runs mlpipe, as an ordinary command. ML actions get the
-// chosen TensorFlow.js backend in their spec.
+// with, stage id, and where it comes from: project root, pipeline file, lock
+// file, the pipeline's param values) beside the stage's log and runs the
+// action runner with the same Node that runs mlpipe, as an ordinary command.
+// ML actions get the chosen TensorFlow.js backend in their spec.
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lockPathFor } from '../cache/lockfile.js';
 import type { Stage } from '../pipeline/model.js';
 import { mlBackend } from '../ml/backend.js';
 import { actionFor } from './registry.js';
@@ -23,10 +25,31 @@ function runnerPath(): string {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Where an action's stage comes from, for records such as the model registry's. */
+export interface ActionContext {
+  readonly root: string;
+  /** Root-relative paths of the pipeline file and its lock file. */
+  readonly pipeline: string;
+  readonly lock: string;
+  /** The stage's name in its pipeline. */
+  readonly stage: string;
+  /** Every param the pipeline's stages use: dotted key → value. */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** The param values a pipeline's stages use, by dotted key (a whole-file param by file name). */
+export function pipelineParams(stages: Iterable<Stage>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const s of stages) for (const p of s.params) params[p.key ?? p.file] = p.value;
+  return Object.fromEntries(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** The shell command that runs the stage's action; its spec is written to `specFile`. */
-export function actionCommand(stage: Stage, specFile: string): string {
+export function actionCommand(stage: Stage, specFile: string, root: string, params: Readonly<Record<string, unknown>>): string {
   const action = actionFor(stage.uses!.value);
   const backend = action?.ml ? mlBackend() : undefined;
-  writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, ...(backend ? { backend } : {}) })}\n`);
+  const file = stage.loc.file.absPath;
+  const context: ActionContext = { root, pipeline: relative(root, file).split('\\').join('/'), lock: relative(root, lockPathFor(file)).split('\\').join('/'), stage: stage.name, params };
+  writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, context, ...(backend ? { backend } : {}) })}\n`);
   return `exec ${quote(process.execPath)} ${quote(runnerPath())} ${quote(specFile)}`;
 }

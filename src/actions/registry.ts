@@ -9,6 +9,8 @@ import validateSplit from '../generated/actions/split-validate.js';
 import validateTrain from '../generated/actions/train-validate.js';
 import validateEvaluate from '../generated/actions/evaluate-validate.js';
 import validateTune from '../generated/actions/tune-validate.js';
+import validateRegister from '../generated/actions/register-validate.js';
+import validatePackage from '../generated/actions/package-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -21,6 +23,8 @@ export interface ActionSpec {
   readonly ml: boolean;
   /** Bumped when the action's results change for the same inputs: it is part of stage keys. */
   readonly version: number;
+  /** Changes things outside its outputs (the model registry): never restored from the run-cache. */
+  readonly sideEffects?: boolean;
   /** Alternative sets of fields: exactly one set must be given, whole (checked at validation). */
   readonly modes?: readonly (readonly string[])[];
 }
@@ -37,5 +41,7 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 2 },
+  register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, sideEffects: true },
+  package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
 };

@@ -1,16 +1,18 @@
 // The process a built-in action's stage runs in. The engine starts it like
 // any command (so it has its own process group, log, timeout and Ctrl-C
 // handling): `node action-runner.js SPEC`, in the stage's working directory,
-// where SPEC is a JSON file {action, with, stage}. An ActionError prints one
+// where SPEC is a JSON file {action, with, stage, context, backend}. An ActionError prints one
 // line and exits 1; anything else is a bug and prints its stack.
 import { readFileSync } from 'node:fs';
 import { ActionError } from './errors.js';
 import type { BackendName } from '../ml/backend.js';
+import type { ActionContext } from './launch.js';
 
 interface Spec {
   readonly action: string;
   readonly with: Record<string, unknown>;
   readonly stage: string;
+  readonly context: ActionContext;
   readonly backend?: BackendName;
 }
 
@@ -34,6 +36,16 @@ async function run(spec: Spec, log: (line: string) => void): Promise<void> {
     case 'evaluate': {
       const { evaluate } = await import('./evaluate.js');
       await evaluate(spec.with as never, spec.backend ?? 'cpu', log);
+      return;
+    }
+    case 'register': {
+      const { register } = await import('./register.js');
+      await register(spec.with as never, spec.context, log);
+      return;
+    }
+    case 'package': {
+      const { packageModel } = await import('./package.js');
+      packageModel(spec.with as never, log);
       return;
     }
     default:

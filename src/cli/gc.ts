@@ -1,9 +1,11 @@
-// `mlpipe gc`: deletes cache objects that no lock file and no run-cache entry
-// references. `--dry-run` only reports what would go.
+// `mlpipe gc`: deletes cache objects that no lock file, no run-cache entry and
+// no registered model version (registry/, retired ones included) references. `--dry-run` only reports what would go.
 import { rmSync } from 'node:fs';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';
 import { ProjectLock } from '../run/project-lock.js';
+import { modelNames, readModel, RegistryError } from '../registry/registry.js';
+import { versionObjects } from '../registry/model-store.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession } from './session.js';
 
@@ -31,6 +33,13 @@ export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv
     };
     for (const out of state.locks.outputs()) mark(out);
     for (const entry of state.runCache.entries()) for (const out of Object.values(entry.outs)) mark(out);
+    try {
+      for (const name of modelNames(session.root)) for (const v of readModel(session.root, name)?.versions ?? []) for (const h of versionObjects(state.store, v.hash as ContentHash)) keep.add(h);
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      ctx.log(`error: ${e.message}\n  gc deletes nothing while a registry file cannot be read (its versions' objects must be kept)`);
+      return EXIT.invalid;
+    }
     let removed = 0;
     let freed = 0;
     let kept = 0;

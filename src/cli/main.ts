@@ -1,14 +1,9 @@
 // Command-line entry: parses global options and commands with commander, and
 // loads each command's module only when it runs, so light commands start fast.
 // Exit codes: 0 ok, 1 a stage failed / stale, 2 invalid input or usage.
-import { readFileSync } from 'node:fs';
+import { mlpipeVersion } from '../util/version.js';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, EXIT, REPORTERS, type GlobalOptions } from './context.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function context(cmd: Command): CliContext {
   return new CliContext(cmd.optsWithGlobals<GlobalOptions>());
@@ -30,7 +25,7 @@ function runOptions(cmd: Command): void {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('mlpipe')
     .description('Declarative pipelines for the machine-learning model lifecycle: validate, plan and run YAML pipelines with a content-addressed cache.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(mlpipeVersion(), '-V, --version', 'print the version')
     .option('-C, --dir <dir>', 'run as if mlpipe was started in DIR')
     .addOption(new Option('--reporter <kind>', 'output style').choices(REPORTERS as string[]).default('auto'))
     .option('--json', 'print one JSON document on stdout and nothing else there')
@@ -117,6 +112,57 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
       const { runGc } = await import('./gc.js');
       setExit(await runGc(context(cmd), opts, argvOf(cmd)));
+    });
+
+  const models = program.command('models').description('the model registry (registry/<name>.yaml): list, show, promote and retire versions');
+  models
+    .command('list')
+    .description('every registered version with its aliases, status and headline metrics')
+    .argument('[name]', 'one model only')
+    .action(async (name: string | undefined, _opts, cmd: Command) => {
+      const { runModelsList } = await import('./models.js');
+      setExit(await runModelsList(context(cmd), name));
+    });
+  models
+    .command('show')
+    .description('one version: hash, metrics, params, where it came from, aliases, retirement')
+    .argument('<model>', 'NAME, NAME@ALIAS or NAME:VERSION')
+    .action(async (ref: string, _opts, cmd: Command) => {
+      const { runModelsShow } = await import('./models.js');
+      setExit(await runModelsShow(context(cmd), ref));
+    });
+  models
+    .command('promote')
+    .description('point an alias (production, staging, any name) at a version; a retired version is refused')
+    .argument('<model>', 'NAME:VERSION or NAME@ALIAS (the version it points at)')
+    .argument('<alias>', 'the alias to move')
+    .action(async (ref: string, alias: string, _opts, cmd: Command) => {
+      const { runModelsPromote } = await import('./models.js');
+      setExit(await runModelsPromote(context(cmd), ref, alias));
+    });
+  models
+    .command('retire')
+    .description('mark a version retired, with a reason: nothing serves or promotes it afterwards')
+    .argument('<model>', 'NAME:VERSION or NAME@ALIAS')
+    .requiredOption('--reason <text>', 'why it is retired (recorded in the registry)')
+    .action(async (ref: string, opts: { reason: string }, cmd: Command) => {
+      const { runModelsRetire } = await import('./models.js');
+      setExit(await runModelsRetire(context(cmd), ref, opts.reason));
+    });
+
+  program
+    .command('serve')
+    .description('serve a model over HTTP with MLflow\'s scoring protocol: POST /invocations, GET /ping /health /version /metrics')
+    .argument('<model>', 'NAME, NAME@ALIAS or NAME:VERSION from the registry, or a directory mlpipe/package wrote')
+    .option('-p, --port <port>', 'port (0 picks a free one)', '5000')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--log <file>', 'append every scored row with its prediction to FILE (JSON lines; mlpipe/monitor reads it)')
+    .option('--max-body <size>', 'largest request body, e.g. 512kb, 5mb', '5mb')
+    .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: the first installed)')
+    .addHelpText('after', '\nExit codes: 2 the model cannot be served (unknown, retired, not in the cache); 143 after SIGTERM, 130 after SIGINT (graceful shutdown).')
+    .action(async (model: string, opts: Record<string, string>, cmd: Command) => {
+      const { runServe } = await import('./serve.js');
+      setExit(await runServe(context(cmd), model, opts));
     });
 
   return program;

@@ -28,7 +28,7 @@ import type { Stage, StageId } from '../pipeline/model.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
-import { actionCommand } from '../actions/launch.js';
+import { actionCommand, pipelineParams } from '../actions/launch.js';
 import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
 import type { ProjectState } from './state.js';
@@ -219,6 +219,15 @@ export class Engine {
     private readonly options: EngineOptions,
   ) {
     this.logDir = join(state.stateDir, 'logs', this.runId);
+  }
+
+  private readonly params = new Map<string, Record<string, unknown>>();
+
+  /** The param values of a pipeline's stages, for the records built-in actions write. */
+  private paramsOf(pipeline: string): Record<string, unknown> {
+    let p = this.params.get(pipeline);
+    if (!p) this.params.set(pipeline, (p = pipelineParams([...this.g.index.byId.values()].filter((s) => s.pipeline === pipeline))));
+    return p;
   }
 
   stage(id: StageId): Stage {
@@ -442,7 +451,7 @@ export class Engine {
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
-    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'))];
+    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline))];
     try {
       await this.prepareOutputs(stage);
     } catch (e) {

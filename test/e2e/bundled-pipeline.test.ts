@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlpipe-bundled-'));
-for (const p of ['pipelines', 'data', 'examples', 'params.yaml']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+for (const p of ['pipelines', 'data', 'examples', 'registry', 'params.yaml']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
 for (const lock of ['iris.lock', 'houses.lock']) rmSync(join(dir, 'pipelines', lock), { force: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -28,7 +28,9 @@ function outcomes(args: string[] = ['iris']): Record<string, string> {
 
 describe('bundled iris pipeline', () => {
   it('runs end to end and passes its quality gate', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'ran', 'iris:tune': 'ran', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
+    expect(outcomes()).toEqual({ 'iris:split': 'ran', 'iris:tune': 'ran', 'iris:train': 'ran', 'iris:evaluate': 'ran', 'iris:register': 'ran' });
+    // The committed registry already has these exact bytes as version 1: nothing changes.
+    expect(readFileSync(join(dir, 'registry', 'iris.yaml'), 'utf8')).toBe(readFileSync(join(REPO, 'registry', 'iris.yaml'), 'utf8'));
     const best = JSON.parse(readFileSync(join(dir, 'models', 'iris-tune', 'best.json'), 'utf8'));
     expect(Object.keys(best.params).sort()).toEqual(['layers.0.units', 'optimizer.learningRate']);
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'iris.json'), 'utf8'));
@@ -37,13 +39,13 @@ describe('bundled iris pipeline', () => {
   });
 
   it('a second run is a no-op', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh' });
+    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'iris:register': 'fresh' });
   });
 
   it('a changed training param reruns train and evaluate only', () => {
     const params = join(dir, 'params.yaml');
     writeFileSync(params, readFileSync(params, 'utf8').replace('  seed: 1\n', '  seed: 2\n'));
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'ran', 'iris:evaluate': 'ran' });
+    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'ran', 'iris:evaluate': 'ran', 'iris:register': 'ran' });
   });
 
   it('matches the lock file committed in the repository', () => {
@@ -60,7 +62,7 @@ describe('bundled iris pipeline', () => {
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'houses.json'), 'utf8'));
     expect(metrics.task).toBe('regression');
     expect(metrics.r2).toBeGreaterThanOrEqual(0.9);
-    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
+    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'iris:register': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
     const committed = join(REPO, 'pipelines', 'houses.lock');
     if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'houses.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
   });

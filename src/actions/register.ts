@@ -1,0 +1,60 @@
+// mlpipe/register: adds a model directory to the registry as a new version of
+// a named model (or finds the version with the same bytes: registering twice
+// is idempotent), records where it came from — metrics, the pipeline's params,
+// pipeline, stage, lock file, git commit — stores its bytes in the cache, moves
+// the given aliases to it, and writes a small receipt naming the version.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import type { ActionContext } from './launch.js';
+import { ActionError } from './errors.js';
+import { writeOutput } from './output.js';
+import { storeModelDir } from '../registry/model-store.js';
+import { RegistryError, updateModel, withVersion } from '../registry/registry.js';
+
+export interface RegisterInputs {
+  readonly name: string;
+  readonly model: string;
+  readonly metrics?: string;
+  readonly aliases?: readonly string[];
+  readonly out: string;
+}
+
+/** The top-level numbers of a metrics file (per-class tables and matrices left out). */
+function numbers(file: string): Record<string, number> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ActionError(`${file}: not a JSON metrics file (${(e as Error).message})`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new ActionError(`${file}: a metrics file is a JSON object`);
+  return Object.fromEntries(Object.entries(data).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
+}
+
+function gitCommit(root: string): string | undefined {
+  const r = spawnSync('git', ['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+export async function register(inputs: RegisterInputs, context: ActionContext, log: (line: string) => void): Promise<void> {
+  const rel = relative(context.root, resolve(inputs.model)).split('\\').join('/');
+  try {
+    const hash = await storeModelDir(context.root, rel);
+    const metrics = inputs.metrics ? numbers(inputs.metrics) : undefined;
+    const aliases = inputs.aliases ?? [];
+    const { version, existing } = await updateModel(context.root, inputs.name, (current) => {
+      const r = withVersion(
+        current,
+        { hash, registered_at: new Date().toISOString(), commit: gitCommit(context.root), pipeline: context.pipeline, stage: context.stage, lock: context.lock, source: rel, metrics, params: context.params },
+        aliases,
+      );
+      return { record: r.record, result: r };
+    });
+    log(`${existing ? 'already registered' : 'registered'}: ${inputs.name}:${version.version} (${hash.slice(0, 12)}…)${aliases.length ? `; ${aliases.map((a) => `${a} → ${version.version}`).join(', ')}` : ''}`);
+    writeOutput(inputs.out, `${JSON.stringify({ name: inputs.name, version: version.version, hash }, null, 2)}\n`);
+  } catch (e) {
+    if (e instanceof RegistryError) throw new ActionError(`${e.message}${e.suggestion ? ` — ${e.suggestion}` : ''}`);
+    throw e;
+  }
+}

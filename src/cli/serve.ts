@@ -1,0 +1,126 @@
+// `mlpipe serve MODEL`: serves a model over HTTP with MLflow's scoring
+// protocol (see serve/app.ts). MODEL is a registry reference (NAME,
+// NAME@ALIAS, NAME:VERSION) — its bytes fetched from the workspace or the
+// cache, a retired version refused — or a directory mlpipe/package or
+// mlpipe/train wrote. SIGTERM/SIGINT close the server gracefully: no new
+// connections, in-flight requests answered, the request log flushed; then exit
+// 143/130.
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chooseBackend } from '../ml/backend.js';
+import { signatureOf, type Signature } from '../ml/signature.js';
+import { fetchModelDir } from '../registry/model-store.js';
+import { aliasesOf, parseRef, readModel, refText, RegistryError, resolveRef, retiredMessage } from '../registry/registry.js';
+import { mlpipeVersion, packageVersion } from '../util/version.js';
+import { EXIT, type CliContext } from './context.js';
+
+export interface ServeOptions {
+  readonly port?: string;
+  readonly host?: string;
+  readonly log?: string;
+  readonly maxBody?: string;
+  readonly backend?: string;
+}
+
+/** "1mb", "512kb", "2048" → bytes. */
+function bytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const scale = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Math.floor(Number(m[1]) * scale);
+}
+
+/** The directory with the model's files and what /version says about it. */
+async function locate(root: string | undefined, cwd: string, text: string): Promise<{ dir: string; info: Record<string, unknown>; label: string }> {
+  const asDir = resolve(cwd, text);
+  if (existsSync(join(asDir, 'model.json'))) {
+    const meta = existsSync(join(asDir, 'metadata.json')) ? (JSON.parse(readFileSync(join(asDir, 'metadata.json'), 'utf8')) as Record<string, unknown>) : {};
+    return { dir: asDir, info: { path: text, ...(meta.name ? { name: meta.name, version: meta.version, hash: meta.model_hash } : {}) }, label: text };
+  }
+  const ref = parseRef(text);
+  if (!ref) throw new RegistryError(`"${text}" is neither a model directory (with model.json) nor a registry reference`, 'write NAME, NAME@ALIAS or NAME:VERSION (e.g. iris@production), or the directory mlpipe/package wrote');
+  if (!root) throw new RegistryError(`no mlpipe project here to look "${text}" up in`, 'run in the project directory, or pass -C DIR');
+  const record = readModel(root, ref.name);
+  if (!record) throw new RegistryError(`no model named "${ref.name}" in the registry (registry/${ref.name}.yaml)`, 'register it with a stage that uses mlpipe/register');
+  const v = resolveRef(record, ref);
+  if (v.retired) {
+    const what = ref.version !== undefined ? retiredMessage(ref.name, v) : `${refText(ref)} → ${ref.name}:${v.version}, which is retired (${v.retired.at.slice(0, 10)}: ${v.retired.reason})`;
+    throw new RegistryError(`${what}; nothing serves a retired version`, `promote a live version instead: mlpipe models promote ${ref.name}:VERSION ${ref.alias ?? 'production'} (see mlpipe models list ${ref.name})`);
+  }
+  const dir = await fetchModelDir(root, ref.name, v);
+  const aliases = aliasesOf(record, v.version);
+  return { dir, info: { name: ref.name, version: v.version, aliases, hash: v.hash }, label: `${ref.name}:${v.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}` };
+}
+
+export async function runServe(ctx: CliContext, model: string, options: ServeOptions): Promise<number> {
+  const fail = (message: string, suggestion?: string) => {
+    ctx.log(`${ctx.colors.red('error')}: ${message}${suggestion ? `\n  ${suggestion}` : ''}`);
+    return EXIT.invalid;
+  };
+  const port = Number(options.port ?? 5000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port ${options.port} is not a port number (0–65535; 0 picks a free one)`);
+  const bodyLimit = bytes(options.maxBody ?? '5mb');
+  if (bodyLimit === undefined || bodyLimit < 1) return fail(`--max-body ${options.maxBody} is not a size`, 'write e.g. 512kb, 5mb or a number of bytes');
+  if (options.backend !== undefined) process.env.MLPIPE_TF_BACKEND = options.backend;
+  const backend = chooseBackend();
+  if ('error' in backend) return fail(backend.error);
+
+  let located: Awaited<ReturnType<typeof locate>>;
+  try {
+    const found = ctx.root();
+    located = await locate('root' in found ? found.root : undefined, ctx.cwd, model);
+  } catch (e) {
+    if (e instanceof RegistryError) return fail(e.message, e.suggestion);
+    throw e;
+  }
+
+  const { loadTf } = await import('../ml/tf.js');
+  const { Predictor } = await import('../ml/predict.js');
+  const { ActionError } = await import('../actions/errors.js');
+  let predictor: Awaited<ReturnType<typeof Predictor.load>>;
+  const tf = await loadTf(backend.backend);
+  try {
+    predictor = await Predictor.load(tf, located.dir);
+  } catch (e) {
+    if (e instanceof ActionError) return fail(e.message);
+    throw e;
+  }
+  const sigFile = join(located.dir, 'signature.json');
+  const signature: Signature = existsSync(sigFile) ? (JSON.parse(readFileSync(sigFile, 'utf8')) as Signature) : signatureOf(predictor.pre);
+
+  const log = options.log ? createWriteStream(resolve(ctx.cwd, options.log), { flags: 'a' }) : undefined;
+  const names = signature.inputs.map((c) => c.name);
+  const { buildApp } = await import('../serve/app.js');
+  const { app } = buildApp(
+    { signature, info: { mlpipe: mlpipeVersion(), tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend, ...located.info }, predict: (t) => predictor.predict(t) },
+    {
+      bodyLimit,
+      onScored: log
+        ? (rows, predictions) => {
+            const time = new Date().toISOString();
+            log.write(rows.map((r, i) => JSON.stringify({ ...Object.fromEntries(names.map((n) => [n, r[n] ?? null])), _prediction: predictions[i], _time: time })).join('\n') + '\n');
+          }
+        : undefined,
+    },
+  );
+
+  let address: string;
+  try {
+    address = await app.listen({ port, host: options.host ?? '127.0.0.1' });
+  } catch (e) {
+    return fail(`cannot listen on ${options.host ?? '127.0.0.1'}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'another server uses that port: pick another with --port (0 picks a free one)' : undefined);
+  }
+  ctx.log(`serving ${located.label} on ${address} (TensorFlow.js ${backend.backend}; POST /invocations, GET /ping /health /version /metrics)`);
+  if (ctx.json) ctx.out(JSON.stringify({ event: 'listening', url: address, model: located.info }));
+
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGINT', () => done('SIGINT'));
+  });
+  ctx.log(`${signal}: closing (answering requests in flight)`);
+  await app.close();
+  if (log) await new Promise<void>((done) => log.end(done));
+  ctx.log('closed');
+  return signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+}

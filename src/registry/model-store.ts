@@ -1,0 +1,50 @@
+// Model bytes of registered versions: stored in the project's content-addressed
+// cache under the model directory's hash (the hash lock files record for it),
+// and fetched back for serving — from the workspace when the directory there
+// still has exactly those bytes, else restored from the cache into
+// .mlpipe/models/<hash>/ (every object verified first).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CacheStore } from '../cache/store.js';
+import { StatIndex } from '../cache/stat-index.js';
+import { Workspace } from '../cache/workspace.js';
+import { initHashing, type ContentHash } from '../cache/hash.js';
+import { RegistryError, type ModelVersion } from './registry.js';
+
+const stateDir = (root: string) => join(root, '.mlpipe');
+
+async function dirState(root: string, rel: string) {
+  await initHashing();
+  const ws = new Workspace(root, StatIndex.load(stateDir(root)));
+  return ws.state(rel);
+}
+
+/** Stores a model directory (root-relative) in the cache, durably; returns its content hash. */
+export async function storeModelDir(root: string, rel: string): Promise<ContentHash> {
+  const state = await dirState(root, rel);
+  if (state.kind !== 'dir') throw new RegistryError(`${rel} is not a directory: register a model directory (the out of mlpipe/train or mlpipe/package)`);
+  const store = new CacheStore(stateDir(root));
+  await store.putState(join(root, rel), state);
+  await store.sync();
+  return state.hash;
+}
+
+/** A directory holding exactly the version's model files. */
+export async function fetchModelDir(root: string, name: string, v: ModelVersion): Promise<string> {
+  const here = await dirState(root, v.source);
+  if (here.kind === 'dir' && here.hash === v.hash) return join(root, v.source);
+  const store = new CacheStore(stateDir(root));
+  const dest = join(stateDir(root), 'models', v.hash);
+  const restored = existsSync(dest) ? await dirState(root, `.mlpipe/models/${v.hash}`) : undefined;
+  if (restored?.kind === 'dir' && restored.hash === v.hash) return dest;
+  if (store.restore(v.hash as ContentHash, true, dest)) return dest;
+  throw new RegistryError(
+    `the files of ${name}:${v.version} (hash ${v.hash.slice(0, 12)}…) are not in this project's cache${store.corrupt.length > 0 ? ' (a cache object was corrupt and was removed)' : ''}`,
+    `rebuild them with "mlpipe run" (the same inputs give the same bytes), or fetch the cache from where it was registered`,
+  );
+}
+
+/** Every cache object a registered version needs (its manifest and files), for gc. */
+export function versionObjects(store: CacheStore, hash: ContentHash): ContentHash[] {
+  return [hash, ...(store.readManifest(hash) ?? []).map(([, h]) => h)];
+}

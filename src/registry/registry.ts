@@ -1,0 +1,262 @@
+// The model registry: one small YAML file per model name, registry/<name>.yaml,
+// meant to be committed to git. It lists the model's versions (content hash of
+// the model directory, metrics, params, the pipeline, stage and lock that
+// produced it, the git commit) in the order they were registered, the aliases
+// (production, staging, any name) pointing at versions, and retirements. The
+// file is written deterministically (fixed field order, aliases sorted, one
+// block per version appended at the end) so that merges stay readable; the
+// model bytes themselves live in the content-addressed cache under the hash.
+//
+// Every change is a read-modify-write under a lock (.mlpipe/locks/, taken with
+// proper-lockfile: stale locks of dead writers are taken over) and ends in an
+// atomic rename, so concurrent writers — parallel register stages, `mlpipe
+// models promote` during a run — never lose each other's change or leave a torn
+// file.
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { isMap, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+export const REGISTRY_DIR = 'registry';
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+export const ALIAS_PATTERN = /^[a-z][a-z0-9._-]*$/;
+
+export interface Retirement {
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface ModelVersion {
+  readonly version: number;
+  /** Content hash of the model directory (the same hash lock files record for it). */
+  readonly hash: string;
+  readonly registered_at: string;
+  readonly commit?: string;
+  readonly pipeline?: string;
+  readonly stage?: string;
+  readonly lock?: string;
+  /** Where the model directory was, root-relative, when it was registered. */
+  readonly source: string;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly retired?: Retirement;
+}
+
+export interface ModelRecord {
+  readonly name: string;
+  /** alias → version number. */
+  readonly aliases: Readonly<Record<string, number>>;
+  readonly versions: readonly ModelVersion[];
+}
+
+/** A registry file that cannot be read: located where possible. */
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    readonly suggestion?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function registryFile(root: string, name: string): string {
+  return join(root, REGISTRY_DIR, `${name}.yaml`);
+}
+
+const HEADER = (name: string) =>
+  `# mlpipe model registry for "${name}": versions, aliases and retirements.\n# Written by mlpipe (register action, mlpipe models); commit it. Model bytes live in the cache under each version's hash.\n`;
+
+/** The file's text for a record: fixed field order, aliases sorted, versions in order. */
+export function registryText(record: ModelRecord): string {
+  const aliases = Object.fromEntries(Object.entries(record.aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const order: (keyof ModelVersion)[] = ['version', 'hash', 'registered_at', 'commit', 'pipeline', 'stage', 'lock', 'source', 'metrics', 'params', 'retired'];
+  const versions = record.versions.map((v) => Object.fromEntries(order.filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
+  return HEADER(record.name) + stringify({ name: record.name, aliases, versions }, { lineWidth: 0, sortMapEntries: false });
+}
+
+function where(text: string, offset: number): string {
+  const lc = new LineCounter();
+  parseDocument(text, { lineCounter: lc });
+  const { line, col } = lc.linePos(offset);
+  return `${line}:${col}`;
+}
+
+/** Parses and checks a registry file's text; errors name file:line:col. */
+export function parseRegistry(text: string, file: string, name: string): ModelRecord {
+  if (/^(<<<<<<<|>>>>>>>|=======)( |$)/m.test(text)) {
+    const at = text.search(/^(<<<<<<<|>>>>>>>|=======)( |$)/m);
+    throw new RegistryError(`${file}:${where(text, at)}: unresolved merge conflict`, 'keep both sides\' versions (renumber one), then pick each alias\'s version');
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const { line, col } = lc.linePos(e.pos[0]);
+    throw new RegistryError(`${file}:${line}:${col}: ${e.message.split('\n')[0]}`);
+  }
+  const at = (node: unknown) => {
+    const range = (node as { range?: [number, number] } | undefined)?.range;
+    if (!range) return file;
+    const { line, col } = lc.linePos(range[0]);
+    return `${file}:${line}:${col}`;
+  };
+  const root = doc.contents;
+  if (!isMap(root)) throw new RegistryError(`${at(root)}: a registry file is a mapping with name, aliases and versions`);
+  const data = doc.toJS() as { name?: unknown; aliases?: unknown; versions?: unknown };
+  if (data.name !== name) throw new RegistryError(`${at(root.get('name', true))}: name is ${JSON.stringify(data.name)}, but the file is for "${name}"`);
+  const versionsNode = root.get('versions', true);
+  if (data.versions !== undefined && data.versions !== null && !isSeq(versionsNode)) throw new RegistryError(`${at(versionsNode)}: versions must be a list`);
+  const versions = (data.versions ?? []) as ModelVersion[];
+  const seen = new Set<number>();
+  versions.forEach((v, i) => {
+    const node = isSeq(versionsNode) ? versionsNode.items[i] : undefined;
+    if (typeof v !== 'object' || v === null || !Number.isInteger(v.version) || v.version < 1) throw new RegistryError(`${at(node)}: each version needs a whole "version" number ≥ 1`);
+    if (typeof v.hash !== 'string' || !/^[0-9a-f]{16,}$/.test(v.hash)) throw new RegistryError(`${at(node)}: version ${v.version} needs its content "hash"`);
+    if (seen.has(v.version)) throw new RegistryError(`${at(node)}: version ${v.version} is listed twice`, 'renumber one of them (a merge of two registrations?)');
+    seen.add(v.version);
+  });
+  const aliases = (data.aliases ?? {}) as Record<string, unknown>;
+  const aliasesNode = root.get('aliases', true);
+  if (typeof aliases !== 'object' || Array.isArray(aliases)) throw new RegistryError(`${at(aliasesNode)}: aliases must map alias names to version numbers`);
+  for (const [alias, version] of Object.entries(aliases)) {
+    const node = isMap(aliasesNode) ? aliasesNode.get(alias, true) : undefined;
+    if (typeof version !== 'number' || !seen.has(version)) throw new RegistryError(`${at(node)}: alias "${alias}" points at ${JSON.stringify(version)}, which is not a version of ${name}`);
+  }
+  return { name, aliases: aliases as Record<string, number>, versions };
+}
+
+export function readModel(root: string, name: string): ModelRecord | undefined {
+  const file = registryFile(root, name);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseRegistry(text, `${REGISTRY_DIR}/${name}.yaml`, name);
+}
+
+/** Every registered model name. */
+export function modelNames(root: string): string[] {
+  const dir = join(root, REGISTRY_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .filter((n) => NAME_PATTERN.test(n))
+    .sort();
+}
+
+/**
+ * Changes one model's record under its lock: reads the current file, applies
+ * `change` (which returns the new record and a result), writes atomically.
+ */
+export async function updateModel<T>(root: string, name: string, change: (current: ModelRecord) => { record: ModelRecord; result: T }): Promise<T> {
+  const locks = join(root, '.mlpipe', 'locks');
+  mkdirSync(locks, { recursive: true });
+  mkdirSync(join(root, REGISTRY_DIR), { recursive: true });
+  const release = await lockfile.lock(registryFile(root, name), {
+    realpath: false,
+    lockfilePath: join(locks, `registry-${name}.lock`),
+    stale: 10_000,
+    retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 250 },
+  });
+  try {
+    const current = readModel(root, name) ?? { name, aliases: {}, versions: [] };
+    const { record, result } = change(current);
+    if (record !== current) writeFileAtomic(registryFile(root, name), registryText(record));
+    return result;
+  } finally {
+    await release();
+  }
+}
+
+/** A reference a user types: "iris", "iris@production", "iris:3" (or "iris@3"). */
+export interface ModelRef {
+  readonly name: string;
+  readonly alias?: string;
+  readonly version?: number;
+}
+
+export function parseRef(text: string): ModelRef | undefined {
+  const m = /^([a-z0-9][a-z0-9._-]*?)(?:([@:])(.+))?$/.exec(text);
+  if (!m) return undefined;
+  const [, name, sep, rest] = m;
+  if (rest === undefined) return { name: name! };
+  if (/^v?\d+$/.test(rest)) return { name: name!, version: Number(rest.replace(/^v/, '')) };
+  if (sep === '@' && ALIAS_PATTERN.test(rest)) return { name: name!, alias: rest };
+  return undefined;
+}
+
+export const refText = (r: ModelRef) => (r.alias ? `${r.name}@${r.alias}` : r.version !== undefined ? `${r.name}:${r.version}` : r.name);
+
+/**
+ * The version a reference names. A bare name means its "production" alias if
+ * there is one, else its newest version that is not retired.
+ */
+export function resolveRef(record: ModelRecord, ref: ModelRef): ModelVersion {
+  const known = record.versions.map((v) => `${v.version}`).join(', ') || 'none';
+  const aliases = Object.keys(record.aliases);
+  if (ref.version !== undefined) {
+    const v = record.versions.find((x) => x.version === ref.version);
+    if (!v) throw new RegistryError(`${record.name} has no version ${ref.version} (versions: ${known})`);
+    return v;
+  }
+  if (ref.alias !== undefined) {
+    const n = record.aliases[ref.alias];
+    if (n === undefined) throw new RegistryError(`${record.name} has no alias "${ref.alias}"`, aliases.length ? `its aliases: ${aliases.map((a) => `${a} → ${record.aliases[a]}`).join(', ')}` : 'promote a version: mlpipe models promote NAME:VERSION ALIAS');
+    return record.versions.find((x) => x.version === n)!;
+  }
+  if (record.aliases.production !== undefined) return record.versions.find((x) => x.version === record.aliases.production)!;
+  const live = record.versions.filter((v) => !v.retired);
+  if (live.length === 0) throw new RegistryError(`${record.name} has no version that is not retired (versions: ${known})`);
+  return live[live.length - 1]!;
+}
+
+/** Aliases pointing at a version. */
+export function aliasesOf(record: ModelRecord, version: number): string[] {
+  return Object.entries(record.aliases)
+    .filter(([, v]) => v === version)
+    .map(([a]) => a)
+    .sort();
+}
+
+export function retiredMessage(name: string, v: ModelVersion): string {
+  return `${name}:${v.version} is retired (${v.retired!.at.slice(0, 10)}: ${v.retired!.reason})`;
+}
+
+/** Adds `v` (or finds the version with the same bytes) and moves `aliases` to it. */
+export function withVersion(record: ModelRecord, v: Omit<ModelVersion, 'version'>, aliases: readonly string[]): { record: ModelRecord; version: ModelVersion; existing: boolean } {
+  const same = record.versions.find((x) => x.hash === v.hash);
+  if (same?.retired && aliases.length > 0) throw new RegistryError(`these model bytes are ${retiredMessage(record.name, same)}: nothing promotes a retired version`, 'train a new model, or drop the aliases from the register stage');
+  const version = same ?? { version: Math.max(0, ...record.versions.map((x) => x.version)) + 1, ...v };
+  const moved = aliases.filter((a) => record.aliases[a] !== version.version);
+  if (same && moved.length === 0) return { record, version, existing: true };
+  return {
+    record: {
+      name: record.name,
+      aliases: { ...record.aliases, ...Object.fromEntries(aliases.map((a) => [a, version.version])) },
+      versions: same ? record.versions : [...record.versions, version],
+    },
+    version,
+    existing: same !== undefined,
+  };
+}
+
+/** Points `alias` at `version`; a retired version is refused. */
+export function withAlias(record: ModelRecord, version: ModelVersion, alias: string): ModelRecord {
+  if (version.retired) throw new RegistryError(`${retiredMessage(record.name, version)}: nothing promotes a retired version`, `promote another version (mlpipe models list ${record.name})`);
+  return { ...record, aliases: { ...record.aliases, [alias]: version.version } };
+}
+
+/**
+ * Marks `version` retired. Aliases pointing at it stay (so `serve NAME@ALIAS`
+ * says which version was retired and why) until another version is promoted.
+ */
+export function withRetired(record: ModelRecord, version: ModelVersion, reason: string, at: string): ModelRecord {
+  return {
+    ...record,
+    versions: record.versions.map((x) => (x.version === version.version ? { ...x, retired: { at, reason } } : x)),
+  };
+}

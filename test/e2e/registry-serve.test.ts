@@ -1,0 +1,337 @@
+// The model registry, packaging and serving through the CLI: mlpipe/register
+// (versions, idempotence, aliases, provenance), `mlpipe models
+// list|show|promote|retire`, concurrent writers, gc keeping registered bytes,
+// mlpipe/package, and `mlpipe serve` answering MLflow-style requests, checking
+// inputs (4xx with a message, never a 500), exposing Prometheus metrics,
+// logging predictions, refusing retired versions and shutting down gracefully.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { BIN, REPO, Rig } from '../rig.js';
+
+const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
+const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+const PIPELINE = `stages:
+  split:
+    uses: mlpipe/split
+    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
+    deps: [data/iris.csv]
+    outs: [data/split/]
+  train:
+    uses: mlpipe/train
+    with:
+      train: data/split/train.csv
+      validation: data/split/validation.csv
+      label: species
+      epochs: \${epochs}
+      seed: \${seed}
+      out: models/m
+    deps: [data/split/]
+    outs: [models/m/]
+  evaluate:
+    uses: mlpipe/evaluate
+    with: { model: models/m, data: data/split/test.csv, metrics: metrics/m.json }
+    deps: [models/m/, data/split/]
+    metrics: [metrics/m.json]
+  register:
+    uses: mlpipe/register
+    with: { name: flowers, model: models/m, metrics: metrics/m.json, aliases: ["\${alias}"], out: models/registration.json }
+    deps: [models/m/, metrics/m.json]
+    outs: [models/registration.json]
+  package:
+    uses: mlpipe/package
+    with: { model: models/m, example: data/split/test.csv, registration: models/registration.json, out: build/flowers }
+    deps: [models/m/, data/split/, models/registration.json]
+    outs: [build/flowers/]
+`;
+
+const rig = new Rig().write({ 'data/iris.csv': IRIS, 'params.yaml': 'epochs: 15\nseed: 1\nalias: production\n', 'pipelines/p.yaml': PIPELINE });
+afterAll(() => rig.cleanup());
+
+const registry = () => parseYaml(rig.read('registry/flowers.yaml'));
+
+/** `mlpipe serve` in the background; resolves once it listens. */
+class Server {
+  readonly child: ChildProcess;
+  stderr = '';
+  url = '';
+  readonly exit: Promise<number | null>;
+
+  constructor(args: string[]) {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    this.child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: rig.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  async ready(ms = 20_000): Promise<this> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = / on (http:\/\/[^ ]+) /.exec(this.stderr);
+      if (m) {
+        this.url = m[1]!;
+        return this;
+      }
+      if (this.child.exitCode !== null || Date.now() > end) throw new Error(`server did not start: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  post(body: string, type = 'application/json') {
+    return fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': type }, body });
+  }
+
+  async stop(): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    return this.exit;
+  }
+}
+
+describe('registry', () => {
+  beforeAll(() => {
+    const r = rig.runJson();
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('register records the version with its hash, metrics, params and provenance, and moves the aliases', () => {
+    const reg = registry();
+    expect(reg.name).toBe('flowers');
+    expect(reg.aliases).toEqual({ production: 1 });
+    expect(reg.versions).toHaveLength(1);
+    const v = reg.versions[0];
+    const lock = parseYaml(rig.read('pipelines/p.lock'));
+    expect(v.hash).toBe(lock.stages.train.outs['models/m'].hash);
+    expect(v).toMatchObject({ version: 1, pipeline: 'pipelines/p.yaml', stage: 'register', lock: 'pipelines/p.lock', source: 'models/m', params: { epochs: 15, seed: 1, alias: 'production' } });
+    expect(v.metrics.accuracy).toBeGreaterThan(0.5);
+    expect(JSON.parse(rig.read('models/registration.json'))).toEqual({ name: 'flowers', version: 1, hash: v.hash });
+  });
+
+  it('registering the same bytes again is idempotent: same version, registry file unchanged', () => {
+    const before = rig.read('registry/flowers.yaml');
+    const r = rig.runJson(['--force', 'p:register']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(rig.read('registry/flowers.yaml')).toBe(before);
+  });
+
+  it('a retrained model becomes version 2 and the alias moves to it', () => {
+    const r = rig.runJson(['--set', 'seed=2', '--set', 'alias=staging']);
+    expect(r.code, r.stderr).toBe(0);
+    const reg = registry();
+    expect(reg.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(reg.aliases).toEqual({ production: 1, staging: 2 });
+    expect(reg.versions[1].params.seed).toBe(2);
+    // Back to the first params: train comes back from the run-cache, but register
+    // (a change outside its outputs) runs again and finds version 1.
+    const back = rig.runJson();
+    expect(back.outcomes).toMatchObject({ 'p:train': 'restored', 'p:register': 'ran' });
+    expect(registry().versions).toHaveLength(2);
+  });
+
+  it('models list and show print versions, aliases and provenance (text and --json)', () => {
+    const list = rig.run(['models', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^MODEL\s+VERSION\s+ALIASES\s+STATUS/m);
+    expect(list.stdout).toMatch(/^flowers\s+1\s+production\s+live/m);
+    expect(list.stdout).toMatch(/^flowers\s+2\s+staging\s+live/m);
+    const json = JSON.parse(rig.run(['models', 'list', '--json']).stdout);
+    expect(json.models[0].versions).toHaveLength(2);
+    const show = rig.run(['models', 'show', 'flowers@staging']);
+    expect(show.stdout).toContain('flowers:2 (staging) — live');
+    expect(show.stdout).toContain('pipelines/p.yaml stage register');
+    expect(JSON.parse(rig.run(['models', 'show', 'flowers', '--json']).stdout).version).toBe(1);
+  });
+
+  it('promote moves an alias; unknown versions and bad references are usage errors', () => {
+    const r = rig.run(['models', 'promote', 'flowers:2', 'production']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('flowers@production → 2 (was 1)');
+    expect(registry().aliases).toEqual({ production: 2, staging: 2 });
+    const missing = rig.run(['models', 'promote', 'flowers:9', 'production']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('flowers has no version 9 (versions: 1, 2)');
+    const bad = rig.run(['models', 'show', 'Flowers!']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('is not a model reference');
+    const unknown = rig.run(['models', 'show', 'trees']);
+    expect(unknown.stderr).toContain('no model named "trees" in the registry');
+    expect(unknown.stderr).toContain('registered models: flowers');
+  });
+
+  it('concurrent writers never lose a change or corrupt the file', async () => {
+    const aliases = Array.from({ length: 8 }, (_, i) => `canary-${i}`);
+    const codes = await Promise.all(
+      aliases.map(
+        (a, i) =>
+          new Promise<number | null>((resolve) => {
+            const c = spawn(process.execPath, [BIN, 'models', 'promote', `flowers:${(i % 2) + 1}`, a], { cwd: rig.dir, stdio: 'ignore' });
+            c.on('close', resolve);
+          }),
+      ),
+    );
+    expect(codes).toEqual(aliases.map(() => 0));
+    const reg = registry();
+    for (const [i, a] of aliases.entries()) expect(reg.aliases[a]).toBe((i % 2) + 1);
+    expect(reg.versions).toHaveLength(2);
+  }, 60_000);
+
+  it('a merge conflict in the registry is reported with file:line:col, and gc then deletes nothing', () => {
+    const good = rig.read('registry/flowers.yaml');
+    rig.write({ 'registry/flowers.yaml': good.replace('aliases:\n', 'aliases:\n<<<<<<< HEAD\n=======\n>>>>>>> other\n') });
+    const r = rig.run(['models', 'list']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/registry\/flowers\.yaml:\d+:1: unresolved merge conflict/);
+    const gc = rig.run(['gc']);
+    expect(gc.code).toBe(2);
+    expect(gc.stderr).toContain('gc deletes nothing');
+    rig.write({ 'registry/flowers.yaml': good });
+  });
+
+  it('gc keeps the bytes of registered versions; serve restores them from the cache', async () => {
+    rmSync(join(rig.dir, '.mlpipe', 'run-cache'), { recursive: true, force: true });
+    // Back to version 1's params: the lock no longer references version 2's model.
+    expect(rig.runJson().code).toBe(0);
+    const gc = rig.run(['gc']);
+    expect(gc.code, gc.stderr).toBe(0);
+    rmSync(join(rig.dir, 'models', 'm'), { recursive: true, force: true });
+    const server = await new Server(['flowers:2']).ready();
+    const res = await server.post(JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }));
+    expect(res.status).toBe(200);
+    expect((await res.json()).predictions).toHaveLength(1);
+    expect(await server.stop()).toBe(143);
+    expect(rig.exists(`.mlpipe/models/${registry().versions[1].hash}/model.json`)).toBe(true);
+  }, 60_000);
+});
+
+describe('package', () => {
+  it('writes model, preprocessing, signature, input example and metadata, nothing else', () => {
+    const files = ['input_example.json', 'metadata.json', 'model.json', 'preprocess.json', 'signature.json', 'weights.bin'];
+    expect(readdirSync(join(rig.dir, 'build', 'flowers')).sort()).toEqual(files);
+    const sig = JSON.parse(rig.read('build/flowers/signature.json'));
+    expect(sig.inputs).toEqual(COLUMNS.map((name) => ({ name, type: 'double' })));
+    expect(sig.outputs[0]).toEqual({ name: 'species', type: 'string', classes: ['setosa', 'versicolor', 'virginica'] });
+    const example = JSON.parse(rig.read('build/flowers/input_example.json'));
+    expect(example.dataframe_split.columns).toEqual(COLUMNS);
+    expect(example.dataframe_split.data).toHaveLength(3);
+    const meta = JSON.parse(rig.read('build/flowers/metadata.json'));
+    expect(meta).toMatchObject({ format: 'mlpipe-package', name: 'flowers', version: 1, task: 'classification', flavor: 'tfjs-layers' });
+  });
+});
+
+describe('serve', () => {
+  let server: Server;
+  beforeAll(async () => {
+    rig.run(['models', 'promote', 'flowers:1', 'production']);
+    server = await new Server(['flowers@production', '--log', 'serve-log.jsonl', '--max-body', '2kb']).ready();
+  }, 30_000);
+  afterAll(async () => {
+    if (server.child.exitCode === null) await server.stop();
+  });
+
+  it('answers ping, health and version', async () => {
+    for (const path of ['/ping', '/health']) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+    const version = await (await fetch(`${server.url}/version`)).json();
+    expect(version).toMatchObject({ name: 'flowers', version: 1 });
+    expect(version.aliases).toContain('production');
+    expect(version.backend).toMatch(/^(tensorflow|wasm|cpu)$/);
+  });
+
+  it('scores every MLflow input format and CSV the same way', async () => {
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.0, 5.2, 2.3],
+    ];
+    const records = rows.map((r) => Object.fromEntries(COLUMNS.map((c, i) => [c, r[i]])));
+    const bodies = [
+      { dataframe_split: { columns: COLUMNS, data: rows } },
+      { dataframe_records: records },
+      { instances: rows },
+      { instances: records },
+      { inputs: rows },
+      { inputs: Object.fromEntries(COLUMNS.map((c, i) => [c, rows.map((r) => r[i])])) },
+    ];
+    const answers = [];
+    for (const b of bodies) {
+      const res = await server.post(JSON.stringify(b));
+      expect(res.status, JSON.stringify(b)).toBe(200);
+      answers.push((await res.json()).predictions);
+    }
+    const csv = await server.post(`${COLUMNS.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`, 'text/csv');
+    expect(csv.status).toBe(200);
+    answers.push((await csv.json()).predictions);
+    expect(answers[0]).toEqual(['setosa', 'virginica']);
+    for (const a of answers) expect(a).toEqual(answers[0]);
+  });
+
+  it('rejects bad input with a 4xx and a message, never a 500', async () => {
+    const cases: [string, string, number, RegExp][] = [
+      ['{"dataframe_split": {"columns": ["sepal_length"], "data": [[5.1]]}}', 'application/json', 400, /column "sepal_width" is missing/],
+      [JSON.stringify({ dataframe_records: [{ sepal_length: 'tall', sepal_width: 3, petal_length: 1, petal_width: 0.2 }] }), 'application/json', 400, /"sepal_length" is "tall", not a number/],
+      ['{"instances": [[1, 2]]}', 'application/json', 400, /has 2 values; the model takes 4/],
+      ['{"dataframe_split": ', 'application/json', 400, /malformed JSON/],
+      ['{"rows": []}', 'application/json', 400, /needs one of dataframe_split, dataframe_records, instances, inputs/],
+      ['[1, 2]', 'application/json', 400, /must be a JSON object/],
+      ['', 'application/json', 400, /empty/],
+      ['hello', 'text/plain', 415, /unsupported content type/],
+      [JSON.stringify({ instances: Array.from({ length: 200 }, () => [5.1, 3.5, 1.4, 0.2]) }), 'application/json', 413, /larger than the limit of 2048 bytes/],
+      ['a,b\n1', 'text/csv', 400, /CSV body/],
+    ];
+    for (const [body, type, status, message] of cases) {
+      const res = await server.post(body, type);
+      const json = await res.json();
+      expect(res.status, `${body.slice(0, 40)} → ${JSON.stringify(json)}`).toBe(status);
+      expect(json.message).toMatch(message);
+      expect(json.error_code).toBeTypeOf('string');
+    }
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/ping`)).status).toBe(200);
+  });
+
+  it('exposes Prometheus metrics: requests, errors, latency histogram, predictions by class', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/mlpipe_serve_requests_total\{route="\/invocations",method="POST",status="200"\} 7/);
+    expect(text).toMatch(/mlpipe_serve_errors_total\{reason="bad_request"\} \d+/);
+    expect(text).toMatch(/mlpipe_serve_errors_total\{reason="payload_too_large"\} 1/);
+    expect(text).toMatch(/mlpipe_serve_request_duration_seconds_bucket\{le="\+Inf",route="\/invocations"\} \d+/);
+    expect(text).toMatch(/mlpipe_serve_predictions_total\{class="setosa"\} 7/);
+    expect(text).toMatch(/mlpipe_serve_predictions_total\{class="virginica"\} 7/);
+    expect(text).toMatch(/mlpipe_serve_rows_total 14/);
+  });
+
+  it('shuts down gracefully on SIGTERM (exit 143) with every scored row in the request log', async () => {
+    expect(await server.stop()).toBe(143);
+    expect(server.stderr).toContain('SIGTERM: closing');
+    const lines = rig.read('serve-log.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(14);
+    expect(Object.keys(lines[0]).sort()).toEqual([...COLUMNS, '_prediction', '_time'].sort());
+    expect(lines[0]._prediction).toBe('setosa');
+  });
+
+  it('serves a package directory', async () => {
+    const s = await new Server(['build/flowers']).ready();
+    const example = rig.read('build/flowers/input_example.json');
+    const res = await s.post(example);
+    expect(res.status).toBe(200);
+    expect((await res.json()).predictions).toHaveLength(3);
+    expect(await (await fetch(`${s.url}/version`)).json()).toMatchObject({ name: 'flowers', version: 1 });
+    await s.stop();
+  }, 30_000);
+
+  it('a retired version is refused with the reason, and cannot be promoted', async () => {
+    const r = rig.run(['models', 'retire', 'flowers@production', '--reason', 'drift on the spring batch']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('flowers:1 retired');
+    const s = new Server(['flowers@production']);
+    expect(await s.exit).toBe(2);
+    expect(s.stderr).toContain('flowers@production → flowers:1, which is retired');
+    expect(s.stderr).toContain('drift on the spring batch');
+    expect(s.stderr).toContain('nothing serves a retired version');
+    const promote = rig.run(['models', 'promote', 'flowers:1', 'staging']);
+    expect(promote.code).toBe(2);
+    expect(promote.stderr).toContain('nothing promotes a retired version');
+    expect(rig.run(['models', 'list']).stdout).toMatch(/^flowers\s+1\s+\S+\s+retired/m);
+    expect(rig.run(['models', 'retire', 'flowers:1']).code).toBe(2);
+  }, 30_000);
+});
