@@ -11,6 +11,7 @@ import validateEvaluate from '../generated/actions/evaluate-validate.js';
 import validateTune from '../generated/actions/tune-validate.js';
 import validateRegister from '../generated/actions/register-validate.js';
 import validatePackage from '../generated/actions/package-validate.js';
+import validateMonitor from '../generated/actions/monitor-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -43,5 +44,6 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 2 },
   register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, sideEffects: true },
   package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
+  monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 1 },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
 };

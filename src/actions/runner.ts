@@ -48,6 +48,11 @@ async function run(spec: Spec, log: (line: string) => void): Promise<void> {
       packageModel(spec.with as never, log);
       return;
     }
+    case 'monitor': {
+      const { monitor } = await import('./monitor.js');
+      await monitor(spec.with as never, spec.backend ?? 'cpu', log);
+      return;
+    }
     default:
       throw new ActionError(`this mlpipe has no action "${spec.action}"`);
   }

@@ -39,7 +39,7 @@ export interface Preprocess {
 const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?']);
 export const isMissing = (cell: string) => MISSING.has(cell);
 
-function numeric(cell: string): number | undefined {
+export function numeric(cell: string): number | undefined {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell)) return undefined;
   return Number(cell);
 }
