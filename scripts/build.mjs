@@ -50,7 +50,8 @@ esbuild.buildSync({
   entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), 'action-runner': join(root, 'src', 'actions', 'runner.ts') },
   // TensorFlow.js finds its WebAssembly binaries and native addon beside its
   // own files: it is loaded from node_modules, never bundled.
-  external: ['@tensorflow/*'],
+  // vega/vega-lite (the report's charts) are large and loaded only by mlpipe/report.
+  external: ['@tensorflow/*', 'vega', 'vega-lite'],
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -12,20 +12,25 @@ import validateTune from '../generated/actions/tune-validate.js';
 import validateRegister from '../generated/actions/register-validate.js';
 import validatePackage from '../generated/actions/package-validate.js';
 import validateMonitor from '../generated/actions/monitor-validate.js';
+import validateReport from '../generated/actions/report-validate.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 export interface ActionSpec {
   readonly validate: Validator;
-  /** `with:` fields naming paths the action reads: each must be a dep. */
+  /** `with:` fields naming paths (or lists of paths) the action reads: each must be a dep. */
   readonly reads: readonly string[];
   /** `with:` fields naming paths the action writes: each must be an output. */
   readonly writes: readonly string[];
   readonly ml: boolean;
   /** Bumped when the action's results change for the same inputs: it is part of stage keys. */
   readonly version: number;
-  /** Changes things outside its outputs (the model registry): never restored from the run-cache. */
-  readonly sideEffects?: boolean;
+  /**
+   * Files it changes outside its outputs (the model registry), from its
+   * `with:`: never cached or restored, and never restored from the run-cache;
+   * a stage may depend on them and then runs after this one.
+   */
+  readonly updates?: (w: Record<string, unknown>) => string[];
   /** Alternative sets of fields: exactly one set must be given, whole (checked at validation). */
   readonly modes?: readonly (readonly string[])[];
 }
@@ -38,12 +43,19 @@ export function actionFor(uses: string): (ActionSpec & { readonly name: string }
   return spec ? { ...spec, name } : undefined;
 }
 
+/** The files a stage's action changes outside its outputs (see ActionSpec.updates). */
+export function updatesOf(stage: { readonly uses?: { readonly value: string }; readonly with?: unknown }): string[] {
+  const updates = stage.uses ? actionFor(stage.uses.value)?.updates : undefined;
+  return updates && stage.with && typeof stage.with === 'object' ? updates(stage.with as Record<string, unknown>) : [];
+}
+
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 2 },
-  register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, sideEffects: true },
+  register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },
   package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
   monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 1 },
+  report: { validate: validateReport, reads: ['metrics', 'evaluation', 'history', 'monitor', 'registry'], writes: ['out'], ml: false, version: 1 },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
 };

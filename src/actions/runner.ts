@@ -53,6 +53,11 @@ async function run(spec: Spec, log: (line: string) => void): Promise<void> {
       await monitor(spec.with as never, spec.backend ?? 'cpu', log);
       return;
     }
+    case 'report': {
+      const { report } = await import('./report.js');
+      await report(spec.with as never, spec.context, log);
+      return;
+    }
     default:
       throw new ActionError(`this mlpipe has no action "${spec.action}"`);
   }

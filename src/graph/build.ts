@@ -8,13 +8,16 @@ import { globSync } from 'tinyglobby';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import type { DepSpec, Located, OutputSpec, Pipeline, Stage, StageId } from '../pipeline/model.js';
 import { DirListing, isInside } from '../pipeline/paths.js';
+import { updatesOf } from '../actions/registry.js';
 import { closest } from '../util/suggest.js';
 import { PathIndex } from './path-index.js';
 import { StageIndex } from './stage-index.js';
 
 export type EdgeReason =
   | { readonly kind: 'path'; readonly dep: DepSpec; readonly out: OutputSpec }
-  | { readonly kind: 'needs'; readonly need: Located<string> };
+  | { readonly kind: 'needs'; readonly need: Located<string> }
+  /** The dep is a file the upstream stage's action changes outside its outputs (the model registry). */
+  | { readonly kind: 'updates'; readonly dep: DepSpec };
 
 export interface ProjectGraph {
   /** Nodes are stage ids; an edge runs from upstream to downstream. */
@@ -91,6 +94,11 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
     }
   }
 
+  // Files actions change outside their outputs (registry/<name>.yaml of a
+  // register stage): a stage depending on one runs after the stage changing it.
+  const updaters = new Map<string, Stage>();
+  for (const stage of stages) for (const path of updatesOf(stage)) updaters.set(path, stage);
+
   let allOutputs: string[] | undefined;
   for (const stage of stages) {
     for (const dep of stage.deps) {
@@ -106,7 +114,9 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
       }
       const producers = producersOf(dep, outputs).filter((p) => p.stage !== stage);
       for (const p of producers) addEdge(p.stage.id, stage.id, { kind: 'path', dep, out: p.out });
-      if (producers.length === 0 && !onDisk(root, dep, listing)) {
+      const updater = dep.glob ? undefined : updaters.get(dep.path);
+      if (updater && updater !== stage) addEdge(updater.id, stage.id, { kind: 'updates', dep });
+      if (producers.length === 0 && !updater && !onDisk(root, dep, listing)) {
         allOutputs ??= stages.flatMap((s) => s.outs.map((o) => o.path));
         const hint = closest(dep.path, allOutputs);
         diagnostics.push(
@@ -216,7 +226,9 @@ function cycleDiagnostics(graph: Graph, reasons: Map<string, EdgeReason[]>, orde
       notes.push(
         reason.kind === 'path'
           ? { message: `${to} reads "${reason.dep.path}", which ${from} outputs ("${reason.out.path}")`, location: reason.dep.loc }
-          : { message: `${to} needs ${from}`, location: reason.need.loc },
+          : reason.kind === 'updates'
+            ? { message: `${to} reads "${reason.dep.path}", which ${from} updates`, location: reason.dep.loc }
+            : { message: `${to} needs ${from}`, location: reason.need.loc },
       );
     }
     out.push(

@@ -29,6 +29,7 @@ import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
 import { actionCommand, pipelineParams } from '../actions/launch.js';
+import { updatesOf } from '../actions/registry.js';
 import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
 import type { ProjectState } from './state.js';
@@ -532,6 +533,7 @@ export class Engine {
     const { ws, store } = this.state;
     const outs: Record<string, LockOut> = {};
     const states = [];
+    for (const path of updatesOf(stage)) ws.invalidate(path);
     for (const out of stage.outs) {
       ws.invalidate(out.path);
       const s = ws.state(out.path);

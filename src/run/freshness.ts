@@ -8,7 +8,7 @@ import type { LockEntry, LockOut } from '../cache/lockfile.js';
 import type { RunCache } from '../cache/run-cache.js';
 import type { CacheStore } from '../cache/store.js';
 import type { Workspace } from '../cache/workspace.js';
-import { actionFor } from '../actions/registry.js';
+import { updatesOf } from '../actions/registry.js';
 import type { Stage, StageId } from '../pipeline/model.js';
 
 export interface Reason {
@@ -112,7 +112,7 @@ export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: Freshn
   }
   // An action that changes things outside its outputs (the model registry) runs
   // again rather than having its outputs put back from an earlier run.
-  const cached = stage.uses && actionFor(stage.uses.value)?.sideEffects ? undefined : ctx.runCache.get(key);
+  const cached = updatesOf(stage).length > 0 ? undefined : ctx.runCache.get(key);
   if (cached && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined))) {
     return { action: 'restore', source: 'run-cache', key, record, outs: cached.outs, reasons };
   }

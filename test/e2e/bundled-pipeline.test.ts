@@ -1,8 +1,9 @@
-// The main job: the bundled iris pipeline (mlpipe/split → mlpipe/train →
-// mlpipe/evaluate on TensorFlow.js) runs end to end in a copy of the
-// repository's project files, passes its gate, reruns as a no-op, after an
-// edit reruns exactly the affected stages, and reproduces the committed lock
-// file byte for byte (seeded training on the same backend).
+// The main job: the bundled iris pipeline (the whole lifecycle on
+// TensorFlow.js: split → tune → train → evaluate → register → package →
+// monitor → report) runs end to end in a copy of the repository's project
+// files, passes its gate, reruns as a no-op, after an edit reruns exactly the
+// affected stages, and reproduces the committed lock file and registry byte
+// for byte (seeded training on the same backend).
 import { cpSync, mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,10 @@ const dir = mkdtempSync(join(tmpdir(), 'mlpipe-bundled-'));
 for (const p of ['pipelines', 'data', 'examples', 'registry', 'params.yaml']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
 for (const lock of ['iris.lock', 'houses.lock']) rmSync(join(dir, 'pipelines', lock), { force: true });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const IRIS = ['split', 'tune', 'train', 'evaluate', 'register', 'package', 'monitor', 'report'];
+/** The iris stages with an outcome each: `ran` for those listed, `fresh` for the others. */
+const iris = (ran: readonly string[]) => Object.fromEntries(IRIS.map((s) => [`iris:${s}`, ran.includes(s) ? 'ran' : 'fresh']));
 
 /** Outcomes of a run of one pipeline (both run together under a plain `mlpipe run`). */
 function outcomes(args: string[] = ['iris']): Record<string, string> {
@@ -28,9 +33,11 @@ function outcomes(args: string[] = ['iris']): Record<string, string> {
 
 describe('bundled iris pipeline', () => {
   it('runs end to end and passes its quality gate', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'ran', 'iris:tune': 'ran', 'iris:train': 'ran', 'iris:evaluate': 'ran', 'iris:register': 'ran' });
-    // The committed registry already has these exact bytes as version 1: nothing changes.
+    expect(outcomes()).toEqual(iris(IRIS));
+    // The committed registry already has these exact bytes as version 1: nothing
+    // changes; and the lock is the committed one, byte for byte.
     expect(readFileSync(join(dir, 'registry', 'iris.yaml'), 'utf8')).toBe(readFileSync(join(REPO, 'registry', 'iris.yaml'), 'utf8'));
+    expect(readFileSync(join(dir, 'pipelines', 'iris.lock'), 'utf8')).toBe(readFileSync(join(REPO, 'pipelines', 'iris.lock'), 'utf8'));
     const best = JSON.parse(readFileSync(join(dir, 'models', 'iris-tune', 'best.json'), 'utf8'));
     expect(Object.keys(best.params).sort()).toEqual(['layers.0.units', 'optimizer.learningRate']);
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'iris.json'), 'utf8'));
@@ -39,22 +46,24 @@ describe('bundled iris pipeline', () => {
   });
 
   it('a second run is a no-op', () => {
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'iris:register': 'fresh' });
+    expect(outcomes()).toEqual(iris([]));
   });
 
-  it('a changed training param reruns train and evaluate only', () => {
+  it('a changed training param reruns train and what follows it, not split or tune', () => {
     const params = join(dir, 'params.yaml');
     writeFileSync(params, readFileSync(params, 'utf8').replace('  seed: 1\n', '  seed: 2\n'));
-    expect(outcomes()).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'ran', 'iris:evaluate': 'ran', 'iris:register': 'ran' });
+    expect(outcomes()).toEqual(iris(['train', 'evaluate', 'register', 'package', 'monitor', 'report']));
   });
 
-  it('matches the lock file committed in the repository', () => {
-    // The committed lock records the default params: restore them and compare.
+  it('back at the default params, the model comes back from the run-cache and production moves back to version 1', () => {
     const params = join(dir, 'params.yaml');
     writeFileSync(params, readFileSync(params, 'utf8').replace('  seed: 2\n', '  seed: 1\n'));
-    outcomes();
-    const committed = join(REPO, 'pipelines', 'iris.lock');
-    if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'iris.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
+    const back = outcomes();
+    expect(back['iris:train']).toBe('restored');
+    expect(back['iris:register']).toBe('ran');
+    const registry = readFileSync(join(dir, 'registry', 'iris.yaml'), 'utf8');
+    expect(registry).toMatch(/aliases:\n {2}production: 1\n/);
+    expect(registry).toContain('version: 2');
   });
 
   it('the regression example on generated data passes its R² gate and matches its committed lock', () => {
@@ -62,7 +71,7 @@ describe('bundled iris pipeline', () => {
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'houses.json'), 'utf8'));
     expect(metrics.task).toBe('regression');
     expect(metrics.r2).toBeGreaterThanOrEqual(0.9);
-    expect(outcomes([])).toEqual({ 'iris:split': 'fresh', 'iris:tune': 'fresh', 'iris:train': 'fresh', 'iris:evaluate': 'fresh', 'iris:register': 'fresh', 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
+    expect(outcomes([])).toEqual({ ...iris([]), 'houses:generate': 'fresh', 'houses:split': 'fresh', 'houses:train': 'fresh', 'houses:evaluate': 'fresh' });
     const committed = join(REPO, 'pipelines', 'houses.lock');
     if (existsSync(committed)) expect(readFileSync(join(dir, 'pipelines', 'houses.lock'), 'utf8')).toBe(readFileSync(committed, 'utf8'));
   });

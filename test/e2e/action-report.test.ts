@@ -1,0 +1,120 @@
+// mlpipe/report through the CLI, checked in headless Chromium (Debian's
+// chromium driven by playwright-core): the page opens from file:// without a
+// console error or any request beyond itself, shows every section and its
+// charts as rendered SVG, and is byte-identical when rebuilt.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { REPO, Rig, errorLines } from '../rig.js';
+
+const CHROMIUM = process.env.MLPIPE_CHROMIUM ?? '/usr/bin/chromium';
+const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
+const BATCH = readFileSync(join(REPO, 'data', 'iris-production.csv'), 'utf8');
+
+const PIPELINE = `stages:
+  split:
+    uses: mlpipe/split
+    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
+    deps: [data/iris.csv]
+    outs: [data/split/]
+  train:
+    uses: mlpipe/train
+    with: { train: data/split/train.csv, validation: data/split/validation.csv, label: species, epochs: 12, seed: 1, out: models/m, history: plots/history.csv, metrics: metrics/train.json }
+    deps: [data/split/]
+    outs: [models/m/]
+    metrics: [metrics/train.json]
+    plots: [plots/history.csv]
+  evaluate:
+    uses: mlpipe/evaluate
+    with: { model: models/m, data: data/split/test.csv, metrics: metrics/eval.json }
+    deps: [models/m/, data/split/]
+    metrics: [metrics/eval.json]
+  register:
+    uses: mlpipe/register
+    with: { name: flowers, model: models/m, metrics: metrics/eval.json, aliases: [production], out: models/registration.json }
+    deps: [models/m/, metrics/eval.json]
+    outs: [models/registration.json]
+  monitor:
+    uses: mlpipe/monitor
+    with: { reference: data/split/train.csv, current: data/batch.csv, label: species, out: metrics/monitor.json }
+    deps: [data/split/, data/batch.csv]
+    metrics: [metrics/monitor.json]
+  report:
+    uses: mlpipe/report
+    with:
+      title: Flowers <report>
+      metrics: [metrics/eval.json, metrics/train.json]
+      evaluation: metrics/eval.json
+      history: plots/history.csv
+      monitor: metrics/monitor.json
+      registry: registry/flowers.yaml
+      out: reports/flowers.html
+    deps: [metrics/, plots/history.csv, registry/flowers.yaml, models/registration.json]
+    outs: [reports/flowers.html]
+`;
+
+const rig = new Rig().write({ 'data/iris.csv': IRIS, 'data/batch.csv': BATCH, 'pipelines/p.yaml': PIPELINE });
+let browser: Browser;
+beforeAll(async () => {
+  const r = rig.runJson();
+  expect(r.code, r.stderr).toBe(0);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  rig.cleanup();
+});
+
+describe('mlpipe/report', () => {
+  it('opens in Chromium offline without console errors and shows every section with its charts', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('request', (r) => requests.push(r.url()));
+    const url = `file://${join(rig.dir, 'reports', 'flowers.html')}`;
+    await page.goto(url);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    expect(await page.title()).toBe('Flowers <report>');
+    expect(await page.locator('h2').allTextContents()).toEqual(['Metrics', 'Training', 'Evaluation', 'Drift and data quality', 'Registry: flowers']);
+    // Loss and accuracy curves, the confusion matrix, one histogram per feature.
+    const charts = page.locator('figure svg');
+    expect(await charts.count()).toBe(2 + 1 + 4);
+    for (const svg of await charts.all()) {
+      const box = await svg.boundingBox();
+      expect(box!.width).toBeGreaterThan(100);
+      expect(box!.height).toBeGreaterThan(100);
+      expect(await svg.locator('path, rect, line').count()).toBeGreaterThan(5);
+    }
+    expect(await page.locator('#drift').textContent()).toMatch(/dataset drift\s*3 of 4 features drifted/);
+    expect(await page.locator('#registry td').first().textContent()).toBe('1');
+    expect(await page.locator('#registry').textContent()).toContain('production');
+    await page.close();
+  }, 60_000);
+
+  it('rebuilds byte-identical, and follows the registry (a retirement reruns it)', () => {
+    const first = rig.read('reports/flowers.html');
+    expect(rig.runJson(['--force', 'p:report']).code).toBe(0);
+    expect(rig.read('reports/flowers.html')).toBe(first);
+    expect(rig.run(['models', 'retire', 'flowers:1', '--reason', 'superseded']).code).toBe(0);
+    const r = rig.runJson();
+    expect(r.outcomes['p:report']).toBe('ran');
+    expect(rig.read('reports/flowers.html')).toContain('superseded');
+  });
+
+  it('a report input that is not a dep is rejected at validation with file:line:col', () => {
+    const other = new Rig().write({ 'metrics/a.json': '{"x": 1}', 'pipelines/p.yaml': `stages:\n  report:\n    uses: mlpipe/report\n    with: { metrics: [metrics/a.json, metrics/b.json], out: r.html }\n    deps: [metrics/a.json]\n    outs: [r.html]\n` });
+    const r = other.run(['validate']);
+    other.cleanup();
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/^pipelines\/p\.yaml:4:39: error: with\.metrics\.1 "metrics\/b\.json" is not among the stage's deps/);
+  });
+});
