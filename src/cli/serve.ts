@@ -90,16 +90,16 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
   const signature: Signature = existsSync(sigFile) ? (JSON.parse(readFileSync(sigFile, 'utf8')) as Signature) : signatureOf(predictor.pre);
 
   const log = options.log ? createWriteStream(resolve(ctx.cwd, options.log), { flags: 'a' }) : undefined;
-  const names = signature.inputs.map((c) => c.name);
   const { buildApp } = await import('../serve/app.js');
   const { app } = buildApp(
     { signature, info: { mlpipe: mlpipeVersion(), tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend, ...located.info }, predict: (t) => predictor.predict(t) },
     {
       bodyLimit,
       onScored: log
-        ? (rows, predictions) => {
+        ? (inputs, predictions) => {
             const time = new Date().toISOString();
-            log.write(rows.map((r, i) => JSON.stringify({ ...Object.fromEntries(names.map((n) => [n, r[n] ?? null])), _prediction: predictions[i], _time: time })).join('\n') + '\n');
+            const line = (row: readonly (string | number)[], i: number) => JSON.stringify({ ...Object.fromEntries(inputs.columns.map((n, j) => [n, row[j] === '' ? null : row[j]])), _prediction: predictions[i], _time: time });
+            log.write(`${inputs.rows.map(line).join('\n')}\n`);
           }
         : undefined,
     },

@@ -37,9 +37,13 @@ export interface Preprocess {
 }
 
 const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?']);
-export const isMissing = (cell: string) => MISSING.has(cell);
+/** A cell of a table: text from a file, or a number a request already sent as one. */
+export type Cell = string | number;
 
-export function numeric(cell: string): number | undefined {
+export const isMissing = (cell: Cell) => typeof cell === 'string' && MISSING.has(cell);
+
+export function numeric(cell: Cell): number | undefined {
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell)) return undefined;
   return Number(cell);
 }
@@ -98,7 +102,7 @@ export interface Encoded {
 }
 
 /** Applies the fitted transforms to a table (training, validation or new data). */
-export function encode(p: Preprocess, table: Table, file: string, withLabels = true): Encoded {
+export function encode(p: Preprocess, table: { readonly columns: readonly string[]; readonly rows: readonly (readonly Cell[])[] }, file: string, withLabels = true): Encoded {
   const index = (name: string) => {
     const i = table.columns.indexOf(name);
     if (i === -1) throw new ActionError(`${file} has no column "${name}", which the model was trained with (columns: ${table.columns.join(', ')})`);
@@ -129,7 +133,7 @@ export function encode(p: Preprocess, table: Table, file: string, withLabels = t
         if (v === undefined) throw new ActionError(`${file}:${line}: column "${f.name}" is "${cell}", not a number`);
         vector.push((v - f.mean) / f.std);
       } else {
-        const c = f.categories.indexOf(cell);
+        const c = f.categories.indexOf(String(cell));
         if (c === -1) throw new ActionError(`${file}:${line}: column "${f.name}" has the unknown category "${cell}" (known: ${f.categories.join(', ')})`);
         for (let q = 0; q < f.categories.length; q++) vector.push(q === c ? 1 : 0);
       }
@@ -138,7 +142,7 @@ export function encode(p: Preprocess, table: Table, file: string, withLabels = t
       const l = row[labelAt]!;
       if (isMissing(l)) throw new ActionError(`${file}:${line}: the label "${p.label}" is missing`);
       if (p.task === 'classification') {
-        const c = p.classes!.indexOf(l);
+        const c = p.classes!.indexOf(String(l));
         if (c === -1) throw new ActionError(`${file}:${line}: the label "${l}" is not a class seen in training (${p.classes!.join(', ')})`);
         ys.push(c);
       } else {

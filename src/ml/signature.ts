@@ -5,7 +5,6 @@
 // model, written into packages, and used by `mlpipe serve` to check every
 // request before it reaches the model.
 import type { Preprocess } from './features.js';
-import type { Table } from './table.js';
 
 export interface SignatureColumn {
   readonly name: string;
@@ -32,14 +31,14 @@ export function signatureOf(pre: Preprocess): Signature {
   };
 }
 
-/** A value a client sent, checked against a column: its cell text, or why it does not fit. */
-function cellOf(col: SignatureColumn, value: unknown, missing: Signature['missing']): string | { error: string } {
-  if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) {
+/** A value a client sent, checked against a column: the cell (numbers stay numbers), or why it does not fit. */
+function cellOf(col: SignatureColumn, value: unknown, missing: Signature['missing']): string | number | { error: string } {
+  if (value === null || value === undefined || value === '' || (typeof value === 'number' && Number.isNaN(value))) {
     return missing === 'impute' ? '' : { error: `is missing (the model was trained with missing: ${missing}; only impute fills gaps)` };
   }
   if (col.type === 'double') {
-    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return value.trim();
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
     return { error: `is ${JSON.stringify(value)}, not a number (type double)` };
   }
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return { error: `is ${JSON.stringify(value)}, not a string` };
@@ -48,26 +47,36 @@ function cellOf(col: SignatureColumn, value: unknown, missing: Signature['missin
   return text;
 }
 
+/** Rows of values in named columns, as a request brings them. */
+export interface InputFrame {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 /**
- * Checks rows (objects keyed by column) against the signature and turns them
- * into a table of the model's input columns. Extra columns are ignored (a
- * client may send the label or ids); a missing column or a wrong type is an
- * error naming the row and column.
+ * Checks a frame against the signature and returns the model's input columns
+ * in its order. Extra columns are ignored (a client may send the label or
+ * ids); a missing column or a wrong type is an error naming the row and
+ * column. `absent` marks a value a row did not have at all.
  */
-export function tableOf(sig: Signature, rows: readonly Record<string, unknown>[]): Table | { error: string } {
-  const out: string[][] = [];
-  for (const [i, row] of rows.entries()) {
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) return { error: `row ${i}: expected an object of column values, got ${JSON.stringify(row)?.slice(0, 80)}` };
-    const cells: string[] = [];
-    for (const col of sig.inputs) {
-      if (!(col.name in row)) {
-        return { error: `row ${i}: column "${col.name}" is missing (the model's columns: ${sig.inputs.map((c) => `${c.name} (${c.type})`).join(', ')})` };
-      }
-      const cell = cellOf(col, row[col.name], sig.missing);
-      if (typeof cell !== 'string') return { error: `row ${i}: column "${col.name}" ${cell.error}` };
-      cells.push(cell);
+export function tableOf(sig: Signature, frame: InputFrame, absent?: unknown): { columns: string[]; rows: (string | number)[][] } | { error: string } {
+  const model = () => sig.inputs.map((c) => `${c.name} (${c.type})`).join(', ');
+  const at = sig.inputs.map((c) => frame.columns.indexOf(c.name));
+  const lacking = at.indexOf(-1);
+  if (lacking !== -1 && frame.rows.length > 0) return { error: `row 0: column "${sig.inputs[lacking]!.name}" is missing (the model's columns: ${model()})` };
+  const rows: (string | number)[][] = new Array(frame.rows.length);
+  for (let i = 0; i < frame.rows.length; i++) {
+    const row = frame.rows[i]!;
+    const cells: (string | number)[] = new Array(at.length);
+    for (let j = 0; j < at.length; j++) {
+      const col = sig.inputs[j]!;
+      const value = row[at[j]!];
+      if (value === absent && absent !== undefined) return { error: `row ${i}: column "${col.name}" is missing (the model's columns: ${model()})` };
+      const cell = cellOf(col, value, sig.missing);
+      if (typeof cell === 'object') return { error: `row ${i}: column "${col.name}" ${cell.error}` };
+      cells[j] = cell;
     }
-    out.push(cells);
+    rows[i] = cells;
   }
-  return { columns: sig.inputs.map((c) => c.name), rows: out };
+  return { columns: sig.inputs.map((c) => c.name), rows };
 }

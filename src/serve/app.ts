@@ -11,22 +11,21 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Signature } from '../ml/signature.js';
 import { tableOf } from '../ml/signature.js';
-import type { Table } from '../ml/table.js';
 import { ServeMetrics } from './metrics.js';
-import { PayloadError, rowsOfCsv, rowsOfJson, type Rows } from './payload.js';
+import { frameOfCsv, frameOfJson, MISSING_KEY, PayloadError, type Frame } from './payload.js';
 
 export interface ServedModel {
   readonly signature: Signature;
   /** What GET /version reports about the model. */
   readonly info: Record<string, unknown>;
-  predict(table: Table): Promise<(string | number)[]>;
+  predict(table: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | number)[])[] }): Promise<(string | number)[]>;
 }
 
 export interface AppOptions {
   /** Largest accepted body in bytes. */
   readonly bodyLimit: number;
-  /** Called with every scored request's rows and predictions (the request log). */
-  readonly onScored?: (rows: Rows, predictions: readonly (string | number)[]) => void;
+  /** Called with every scored request's checked input columns and predictions (the request log). */
+  readonly onScored?: (inputs: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | number)[])[] }, predictions: readonly (string | number)[]) => void;
 }
 
 const REASONS: Record<number, string> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
@@ -38,7 +37,7 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => {
     try {
-      done(null, rowsOfCsv(body as string));
+      done(null, frameOfCsv(body as string));
     } catch (e) {
       done(Object.assign(e as Error, { statusCode: 400 }), undefined);
     }
@@ -91,12 +90,12 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
   });
 
   app.post('/invocations', async (req, reply) => {
-    const rows = typeof req.headers['content-type'] === 'string' && /csv/.test(req.headers['content-type']) ? (req.body as Rows) : rowsOfJson(model.signature, req.body);
-    const table = tableOf(model.signature, rows);
+    const frame = typeof req.headers['content-type'] === 'string' && /csv/.test(req.headers['content-type']) ? (req.body as Frame) : frameOfJson(model.signature, req.body);
+    const table = tableOf(model.signature, frame, MISSING_KEY);
     if ('error' in table) throw new PayloadError(table.error);
     const predictions = await model.predict(table);
     metrics.predictions(predictions);
-    options.onScored?.(rows, predictions);
+    options.onScored?.(table, predictions);
     reply.header('content-type', 'application/json');
     return { predictions };
   });

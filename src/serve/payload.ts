@@ -1,5 +1,5 @@
-// Request bodies of MLflow's scoring protocol, turned into rows (objects keyed
-// by column) for the signature check: JSON with exactly one of
+// Request bodies of MLflow's scoring protocol, turned into a frame (column
+// names and rows of values, without an object per row) for the signature check: JSON with exactly one of
 // `dataframe_split` ({columns, data}), `dataframe_records` ([{col: value}]),
 // `instances` or `inputs` (rows as objects, or as arrays in the signature's
 // column order; `inputs` may also be columnar: {col: [values]}), or CSV
@@ -7,43 +7,64 @@
 import { parse } from 'csv-parse/sync';
 import type { Signature } from '../ml/signature.js';
 
-export type Rows = Record<string, unknown>[];
+/** Column names and rows of values in that order (a row may be shorter when a record lacks a key). */
+export interface Frame {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly unknown[])[];
+}
 export class PayloadError extends Error {}
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function positional(sig: Signature, row: unknown, i: number, key: string): Record<string, unknown> {
-  if (isObject(row)) return row;
-  const names = sig.inputs.map((c) => c.name);
-  const values = Array.isArray(row) ? row : [row];
-  if (values.length !== names.length) {
-    throw new PayloadError(`${key}[${i}] has ${values.length} value${values.length === 1 ? '' : 's'}; the model takes ${names.length} (${names.join(', ')}), or send objects keyed by column`);
-  }
-  return Object.fromEntries(names.map((n, j) => [n, values[j]]));
+/** Marks a column a record did not have (as opposed to a null value). */
+export const MISSING_KEY: unique symbol = Symbol('missing key');
+
+/** Rows given as objects keyed by column: the union of their keys, in first-seen order. */
+function fromRecords(records: readonly Record<string, unknown>[]): Frame {
+  const index = new Map<string, number>();
+  for (const r of records) for (const k of Object.keys(r)) if (!index.has(k)) index.set(k, index.size);
+  const columns = [...index.keys()];
+  return { columns, rows: records.map((r) => columns.map((c) => (c in r ? r[c] : MISSING_KEY))) };
 }
 
-function fromSplit(split: unknown): Rows {
+/** Rows given as arrays in the signature's column order (or one value for a one-column model). */
+function fromArrays(sig: Signature, rows: readonly unknown[], key: string): Frame {
+  const columns = sig.inputs.map((c) => c.name);
+  return {
+    columns,
+    rows: rows.map((row, i) => {
+      const values = Array.isArray(row) ? row : [row];
+      if (values.length !== columns.length) {
+        throw new PayloadError(`${key}[${i}] has ${values.length} value${values.length === 1 ? '' : 's'}; the model takes ${columns.length} (${columns.join(', ')}), or send objects keyed by column`);
+      }
+      return values;
+    }),
+  };
+}
+
+function fromSplit(split: unknown): Frame {
   if (!isObject(split) || !Array.isArray(split.columns) || !Array.isArray(split.data)) throw new PayloadError('dataframe_split must be {"columns": [...], "data": [[...], ...]}');
   const columns = split.columns as unknown[];
   if (!columns.every((c) => typeof c === 'string')) throw new PayloadError('dataframe_split.columns must be column names (strings)');
-  return (split.data as unknown[]).map((row, i) => {
+  const rows = split.data as unknown[];
+  rows.forEach((row, i) => {
     if (!Array.isArray(row) || row.length !== columns.length) throw new PayloadError(`dataframe_split.data[${i}] must be a list of ${columns.length} values (one per column)`);
-    return Object.fromEntries(columns.map((c, j) => [c as string, row[j]]));
   });
+  return { columns: columns as string[], rows: rows as unknown[][] };
 }
 
-function fromColumns(inputs: Record<string, unknown>): Rows {
+function fromColumns(inputs: Record<string, unknown>): Frame {
   const cols = Object.entries(inputs);
   const lengths = new Set(cols.map(([, v]) => (Array.isArray(v) ? v.length : -1)));
   if (lengths.has(-1) || lengths.size > 1) throw new PayloadError('columnar inputs must map every column to a list of values, all of the same length');
   const n = cols.length === 0 ? 0 : (cols[0]![1] as unknown[]).length;
-  return Array.from({ length: n }, (_, i) => Object.fromEntries(cols.map(([c, v]) => [c, (v as unknown[])[i]])));
+  return { columns: cols.map(([c]) => c), rows: Array.from({ length: n }, (_, i) => cols.map(([, v]) => (v as unknown[])[i])) };
 }
 
-/** Rows of a parsed JSON body. */
-export function rowsOfJson(sig: Signature, body: unknown): Rows {
+/** The frame of a parsed JSON body. */
+export function frameOfJson(sig: Signature, body: unknown): Frame {
   if (!isObject(body)) throw new PayloadError(`the body must be a JSON object with one of ${FORMATS.join(', ')}`);
   const given = FORMATS.filter((f) => f in body);
   if (given.length !== 1) {
@@ -56,20 +77,24 @@ export function rowsOfJson(sig: Signature, body: unknown): Rows {
       return fromSplit(value);
     case 'dataframe_records':
       if (!Array.isArray(value) || !value.every(isObject)) throw new PayloadError('dataframe_records must be a list of objects keyed by column');
-      return value;
+      return fromRecords(value);
     case 'inputs':
     case 'instances':
       if (key === 'inputs' && isObject(value)) return fromColumns(value);
       if (!Array.isArray(value)) throw new PayloadError(`${key} must be a list of rows${key === 'inputs' ? ' or an object of columns' : ''}`);
-      return value.map((row, i) => positional(sig, row, i, key));
+      return value.every(isObject) && value.length > 0 ? fromRecords(value as Record<string, unknown>[]) : fromArrays(sig, value, key);
   }
 }
 
-/** Rows of a CSV body with a header row. */
-export function rowsOfCsv(text: string): Rows {
+/** The frame of a CSV body with a header row. */
+export function frameOfCsv(text: string): Frame {
+  let records: string[][];
   try {
-    return parse(text, { columns: true, skip_empty_lines: true, bom: true, trim: true }) as Rows;
+    records = parse(text, { skip_empty_lines: true, bom: true, trim: true }) as string[][];
   } catch (e) {
     throw new PayloadError(`CSV body: ${(e as Error).message}`);
   }
+  if (records.length === 0) throw new PayloadError('CSV body: empty; expected a header row and data rows');
+  const [columns, ...rows] = records as [string[], ...string[][]];
+  return { columns, rows };
 }
