@@ -1,8 +1,9 @@
 // The process a built-in action's stage runs in. The engine starts it like
 // any command (so it has its own process group, log, timeout and Ctrl-C
 // handling): `node action-runner.js SPEC`, in the stage's working directory,
-// where SPEC is a JSON file {action, with, stage, context, backend}. An ActionError prints one
-// line and exits 1; anything else is a bug and prints its stack.
+// where SPEC is a JSON file {action, with, stage, context, backend}. An
+// ActionError prints one line and exits 1; anything else is a bug and prints
+// its stack.
 import { readFileSync } from 'node:fs';
 import { ActionError } from './errors.js';
 import type { BackendName } from '../ml/backend.js';
@@ -16,51 +17,23 @@ interface Spec {
   readonly backend?: BackendName;
 }
 
-async function run(spec: Spec, log: (line: string) => void): Promise<void> {
-  switch (spec.action) {
-    case 'split': {
-      const { split } = await import('./split.js');
-      split(spec.with as never, log);
-      return;
-    }
-    case 'train': {
-      const { train } = await import('./train.js');
-      await train(spec.with as never, spec.backend ?? 'cpu', log);
-      return;
-    }
-    case 'tune': {
-      const { tune } = await import('./tune.js');
-      await tune(spec.with as never, spec.backend ?? 'cpu', log);
-      return;
-    }
-    case 'evaluate': {
-      const { evaluate } = await import('./evaluate.js');
-      await evaluate(spec.with as never, spec.backend ?? 'cpu', log);
-      return;
-    }
-    case 'register': {
-      const { register } = await import('./register.js');
-      await register(spec.with as never, spec.context, log);
-      return;
-    }
-    case 'package': {
-      const { packageModel } = await import('./package.js');
-      packageModel(spec.with as never, log);
-      return;
-    }
-    case 'monitor': {
-      const { monitor } = await import('./monitor.js');
-      await monitor(spec.with as never, spec.backend ?? 'cpu', log);
-      return;
-    }
-    case 'report': {
-      const { report } = await import('./report.js');
-      await report(spec.with as never, spec.context, log);
-      return;
-    }
-    default:
-      throw new ActionError(`this mlpipe has no action "${spec.action}"`);
-  }
+type Log = (line: string) => void;
+/** Each action's implementation, loaded only when its stage runs (ML ones load TensorFlow.js). */
+const IMPLEMENTATIONS: Record<string, (w: never, spec: Spec, log: Log) => Promise<void> | void> = {
+  split: async (w, _s, log) => (await import('./split.js')).split(w, log),
+  train: async (w, s, log) => (await import('./train.js')).train(w, s.backend ?? 'cpu', log),
+  tune: async (w, s, log) => (await import('./tune.js')).tune(w, s.backend ?? 'cpu', log),
+  evaluate: async (w, s, log) => (await import('./evaluate.js')).evaluate(w, s.backend ?? 'cpu', log),
+  register: async (w, s, log) => (await import('./register.js')).register(w, s.context, log),
+  package: async (w, _s, log) => (await import('./package.js')).packageModel(w, log),
+  monitor: async (w, s, log) => (await import('./monitor.js')).monitor(w, s.backend ?? 'cpu', log),
+  report: async (w, s, log) => (await import('./report.js')).report(w, s.context, log),
+};
+
+async function run(spec: Spec, log: Log): Promise<void> {
+  const implementation = IMPLEMENTATIONS[spec.action];
+  if (!implementation) throw new ActionError(`this mlpipe has no action "${spec.action}"`);
+  await implementation(spec.with as never, spec, log);
 }
 
 try {

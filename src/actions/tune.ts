@@ -192,7 +192,7 @@ export async function tune(inputs: TuneInputs, backend: BackendName, log: (line:
   const winner = trials.filter((t) => !t.stoppedEarly).reduce((a, t) => (better(t.value, a.value) ? t : a), trials.find((t) => !t.stoppedEarly) ?? trials[0]!);
   writeOutput(inputs.out, `${JSON.stringify({ metric, goal, value: winner.value, trial: winner.index + 1, params: winner.params }, null, 2)}\n`);
   if (inputs.trials) {
-    writeOutput(inputs.trials, trials.map((t) => JSON.stringify({ trial: t.index + 1, params: t.params, [metric]: t.value, epochs: t.epochs, stoppedEarly: t.stoppedEarly, cached: t.cached === true })).join('\n') + '\n');
+    writeOutput(inputs.trials, trials.map((t) => JSON.stringify({ trial: t.index + 1, params: t.params, [metric]: t.value, epochs: t.epochs, stoppedEarly: t.stoppedEarly })).join('\n') + '\n');
   }
   log(`best of ${trials.length} trials: trial ${winner.index + 1} (${metric} ${winner.value}) → ${inputs.out}`);
 }
