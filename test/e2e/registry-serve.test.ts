@@ -5,6 +5,7 @@
 // inputs (4xx with a message, never a 500), exposing Prometheus metrics,
 // logging predictions, refusing retired versions and shutting down gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +178,30 @@ describe('registry', () => {
     expect(reg.versions).toHaveLength(2);
   }, 60_000);
 
+  it('parallel register stages of one model all land, each as its own version', () => {
+    const n = 6;
+    const files: Record<string, string> = {};
+    let stages = 'stages:\n';
+    for (let i = 0; i < n; i++) {
+      files[`dirs/m${i}/weights.bin`] = `model ${i}`;
+      stages += `  reg${i}:\n    uses: mlpipe/register\n    with: { name: many, model: dirs/m${i}, aliases: [a${i}], out: out/r${i}.json }\n    deps: [dirs/m${i}/]\n    outs: [out/r${i}.json]\n`;
+    }
+    const many = new Rig().write({ ...files, 'pipelines/p.yaml': stages });
+    try {
+      const r = many.runJson(['-j', String(n)]);
+      expect(r.code, r.stderr).toBe(0);
+      const reg = parseYaml(many.read('registry/many.yaml'));
+      expect(reg.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      for (let i = 0; i < n; i++) {
+        const receipt = JSON.parse(many.read(`out/r${i}.json`));
+        expect(reg.aliases[`a${i}`]).toBe(receipt.version);
+        expect(reg.versions.find((v: { version: number }) => v.version === receipt.version).source).toBe(`dirs/m${i}`);
+      }
+    } finally {
+      many.cleanup();
+    }
+  }, 60_000);
+
   it('a merge conflict in the registry is reported with file:line:col, and gc then deletes nothing', () => {
     const good = rig.read('registry/flowers.yaml');
     rig.write({ 'registry/flowers.yaml': good.replace('aliases:\n', 'aliases:\n<<<<<<< HEAD\n=======\n>>>>>>> other\n') });
@@ -300,11 +325,27 @@ describe('serve', () => {
     expect(text).toMatch(/mlpipe_serve_rows_total 14/);
   });
 
-  it('shuts down gracefully on SIGTERM (exit 143) with every scored row in the request log', async () => {
-    expect(await server.stop()).toBe(143);
+  it('shuts down gracefully on SIGTERM: a request in flight is answered, then exit 143 with every scored row in the request log', async () => {
+    // Half a request on a raw socket, then SIGTERM, then the rest of the body.
+    const { hostname: host, port } = new URL(server.url);
+    const body = JSON.stringify({ instances: [[6.7, 3.0, 5.2, 2.3]] });
+    const socket = connect(Number(port), host);
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.write(`POST /invocations HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    socket.end(body.slice(10));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('{"predictions":["virginica"]}');
+    expect(await server.exit).toBe(143);
     expect(server.stderr).toContain('SIGTERM: closing');
     const lines = rig.read('serve-log.jsonl').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(14);
+    expect(lines).toHaveLength(15);
     expect(Object.keys(lines[0]).sort()).toEqual([...COLUMNS, '_prediction', '_time'].sort());
     expect(lines[0]._prediction).toBe('setosa');
   });
