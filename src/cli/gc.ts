@@ -1,5 +1,6 @@
 // `mlpipe gc`: deletes cache objects that no lock file, no run-cache entry and
-// no registered model version (registry/, retired ones included) references. `--dry-run` only reports what would go.
+// no registered model version (registry/, retired ones included) references.
+// `--dry-run` only reports what would go.
 import { rmSync } from 'node:fs';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';

@@ -3,7 +3,7 @@
 // atomic writes; a retired version is never promoted. References: NAME (its
 // production alias, else its newest live version), NAME@ALIAS, NAME:VERSION.
 import { colorsFor } from '../report/diagnostic-text.js';
-import { aliasesOf, modelNames, parseRef, readModel, refText, RegistryError, resolveRef, retiredMessage, updateModel, withAlias, withRetired, ALIAS_PATTERN, type ModelRecord, type ModelRef, type ModelVersion } from '../registry/registry.js';
+import { aliasesOf, modelNames, parseRef, refText, RegistryError, requireModel, resolveRef, retiredMessage, updateModel, withAlias, withRetired, ALIAS_PATTERN, type ModelRef, type ModelVersion } from '../registry/registry.js';
 import { EXIT, type CliContext } from './context.js';
 
 function rootOf(ctx: CliContext): string {
@@ -16,15 +16,6 @@ function refOf(text: string): ModelRef {
   const ref = parseRef(text);
   if (!ref) throw new RegistryError(`"${text}" is not a model reference`, 'write NAME, NAME@ALIAS or NAME:VERSION, e.g. iris@production or iris:2');
   return ref;
-}
-
-function recordOf(root: string, name: string): ModelRecord {
-  const record = readModel(root, name);
-  if (!record) {
-    const names = modelNames(root);
-    throw new RegistryError(`no model named "${name}" in the registry`, names.length ? `registered models: ${names.join(', ')}` : 'register one with a stage that uses mlpipe/register');
-  }
-  return record;
 }
 
 /** Runs a models subcommand: registry errors print as one error line (exit 2). */
@@ -53,7 +44,7 @@ function headline(metrics: ModelVersion['metrics']): string {
 export function runModelsList(ctx: CliContext, name: string | undefined): Promise<number> {
   return guarded(ctx, () => {
     const root = rootOf(ctx);
-    const records = (name ? [name] : modelNames(root)).map((n) => recordOf(root, n));
+    const records = (name ? [name] : modelNames(root)).map((n) => requireModel(root, n));
     if (ctx.json) {
       ctx.out(JSON.stringify({ ok: true, models: records }, null, 2));
       return EXIT.ok;
@@ -79,7 +70,7 @@ export function runModelsShow(ctx: CliContext, text: string): Promise<number> {
   return guarded(ctx, () => {
     const root = rootOf(ctx);
     const ref = refOf(text);
-    const record = recordOf(root, ref.name);
+    const record = requireModel(root, ref.name);
     const v = resolveRef(record, ref);
     const aliases = aliasesOf(record, v.version);
     if (ctx.json) {
@@ -104,7 +95,7 @@ export function runModelsPromote(ctx: CliContext, text: string, alias: string): 
     const root = rootOf(ctx);
     const ref = refOf(text);
     if (!ALIAS_PATTERN.test(alias)) throw new RegistryError(`"${alias}" is not an alias name`, 'aliases start with a lower-case letter: production, staging, canary-eu');
-    recordOf(root, ref.name);
+    requireModel(root, ref.name);
     const { version, previous } = await updateModel(root, ref.name, (record) => {
       const v = resolveRef(record, ref);
       return { record: withAlias(record, v, alias), result: { version: v, previous: record.aliases[alias] } };
@@ -120,7 +111,7 @@ export function runModelsRetire(ctx: CliContext, text: string, reason: string | 
     const root = rootOf(ctx);
     const ref = refOf(text);
     if (!reason?.trim()) throw new RegistryError('a retirement needs a reason', `mlpipe models retire ${refText(ref)} --reason "why it must not serve"`);
-    recordOf(root, ref.name);
+    requireModel(root, ref.name);
     const { version, aliases, already } = await updateModel(root, ref.name, (record) => {
       const v = resolveRef(record, ref);
       const result = { version: v, aliases: aliasesOf(record, v.version), already: v.retired !== undefined };

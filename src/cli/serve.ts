@@ -8,9 +8,9 @@
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chooseBackend } from '../ml/backend.js';
-import { signatureOf, type Signature } from '../ml/signature.js';
+import { signatureOf } from '../ml/signature.js';
 import { fetchModelDir } from '../registry/model-store.js';
-import { aliasesOf, parseRef, readModel, refText, RegistryError, resolveRef, retiredMessage } from '../registry/registry.js';
+import { aliasesOf, parseRef, refText, RegistryError, requireModel, resolveRef, retiredMessage } from '../registry/registry.js';
 import { mlpipeVersion, packageVersion } from '../util/version.js';
 import { EXIT, type CliContext } from './context.js';
 
@@ -35,14 +35,18 @@ function bytes(text: string): number | undefined {
 async function locate(root: string | undefined, cwd: string, text: string): Promise<{ dir: string; info: Record<string, unknown>; label: string }> {
   const asDir = resolve(cwd, text);
   if (existsSync(join(asDir, 'model.json'))) {
-    const meta = existsSync(join(asDir, 'metadata.json')) ? (JSON.parse(readFileSync(join(asDir, 'metadata.json'), 'utf8')) as Record<string, unknown>) : {};
+    let meta: Record<string, unknown> = {};
+    try {
+      if (existsSync(join(asDir, 'metadata.json'))) meta = JSON.parse(readFileSync(join(asDir, 'metadata.json'), 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new RegistryError(`${join(text, 'metadata.json')} is not valid JSON: ${(e as Error).message}`, 'package the model again with mlpipe/package');
+    }
     return { dir: asDir, info: { path: text, ...(meta.name ? { name: meta.name, version: meta.version, hash: meta.model_hash } : {}) }, label: text };
   }
   const ref = parseRef(text);
   if (!ref) throw new RegistryError(`"${text}" is neither a model directory (with model.json) nor a registry reference`, 'write NAME, NAME@ALIAS or NAME:VERSION (e.g. iris@production), or the directory mlpipe/package wrote');
   if (!root) throw new RegistryError(`no mlpipe project here to look "${text}" up in`, 'run in the project directory, or pass -C DIR');
-  const record = readModel(root, ref.name);
-  if (!record) throw new RegistryError(`no model named "${ref.name}" in the registry (registry/${ref.name}.yaml)`, 'register it with a stage that uses mlpipe/register');
+  const record = requireModel(root, ref.name);
   const v = resolveRef(record, ref);
   if (v.retired) {
     const what = ref.version !== undefined ? retiredMessage(ref.name, v) : `${refText(ref)} → ${ref.name}:${v.version}, which is retired (${v.retired.at.slice(0, 10)}: ${v.retired.reason})`;
@@ -86,8 +90,9 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
     if (e instanceof ActionError) return fail(e.message);
     throw e;
   }
-  const sigFile = join(located.dir, 'signature.json');
-  const signature: Signature = existsSync(sigFile) ? (JSON.parse(readFileSync(sigFile, 'utf8')) as Signature) : signatureOf(predictor.pre);
+  // The signature follows from the preprocessing saved with the model (a
+  // package's signature.json is the same, written for other consumers).
+  const signature = signatureOf(predictor.pre);
 
   const log = options.log ? createWriteStream(resolve(ctx.cwd, options.log), { flags: 'a' }) : undefined;
   const { buildApp } = await import('../serve/app.js');

@@ -96,8 +96,8 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
 
   // Files actions change outside their outputs (registry/<name>.yaml of a
   // register stage): a stage depending on one runs after the stage changing it.
-  const updaters = new Map<string, Stage>();
-  for (const stage of stages) for (const path of updatesOf(stage)) updaters.set(path, stage);
+  const updaters = new Map<string, Stage[]>();
+  for (const stage of stages) for (const path of updatesOf(stage)) updaters.set(path, [...(updaters.get(path) ?? []), stage]);
 
   let allOutputs: string[] | undefined;
   for (const stage of stages) {
@@ -114,9 +114,9 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
       }
       const producers = producersOf(dep, outputs).filter((p) => p.stage !== stage);
       for (const p of producers) addEdge(p.stage.id, stage.id, { kind: 'path', dep, out: p.out });
-      const updater = dep.glob ? undefined : updaters.get(dep.path);
-      if (updater && updater !== stage) addEdge(updater.id, stage.id, { kind: 'updates', dep });
-      if (producers.length === 0 && !updater && !onDisk(root, dep, listing)) {
+      const updating = (dep.glob ? undefined : updaters.get(dep.path)) ?? [];
+      for (const u of updating) if (u !== stage) addEdge(u.id, stage.id, { kind: 'updates', dep });
+      if (producers.length === 0 && updating.length === 0 && !onDisk(root, dep, listing)) {
         allOutputs ??= stages.flatMap((s) => s.outs.map((o) => o.path));
         const hint = closest(dep.path, allOutputs);
         diagnostics.push(

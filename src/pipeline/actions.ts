@@ -44,9 +44,10 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
   ] as const) {
     for (const field of fields) {
       const value = w[field];
-      const paths: [string, (string | number)[]][] = typeof value === 'string' ? [[value, [field]]] : Array.isArray(value) ? value.flatMap((v, i) => (typeof v === 'string' ? [[v, [field, i]] as [string, (string | number)[]]] : [])) : [];
-      for (const [path, at] of paths) {
-        if (declared(list, path)) continue;
+      // A field holds one path, or a list of them (mlpipe/report's metrics).
+      const entries: [unknown, (string | number)[]][] = Array.isArray(value) ? value.map((v, i) => [v, [field, i]]) : [[value, [field]]];
+      for (const [path, at] of entries) {
+        if (typeof path !== 'string' || declared(list, path)) continue;
         diagnostics.push(
           error('undeclared-path', `with.${at.join('.')} "${path}" is not among the stage's ${what} (nor inside one of them)`, locate(file, [...base, 'with', ...at]), {
             suggestion: `add "${path}" to ${what}: mlpipe plans and caches only declared ${what === 'deps' ? 'inputs' : 'outputs'}`,

@@ -137,6 +137,14 @@ export function readModel(root: string, name: string): ModelRecord | undefined {
   return parseRegistry(text, `${REGISTRY_DIR}/${name}.yaml`, name);
 }
 
+/** A model's record, or an error naming the registered ones. */
+export function requireModel(root: string, name: string): ModelRecord {
+  const record = readModel(root, name);
+  if (record) return record;
+  const names = modelNames(root);
+  throw new RegistryError(`no model named "${name}" in the registry (${REGISTRY_DIR}/${name}.yaml)`, names.length ? `registered models: ${names.join(', ')}` : 'register one with a stage that uses mlpipe/register');
+}
+
 /** Every registered model name. */
 export function modelNames(root: string): string[] {
   const dir = join(root, REGISTRY_DIR);

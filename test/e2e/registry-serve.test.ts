@@ -374,5 +374,8 @@ describe('serve', () => {
     expect(promote.stderr).toContain('nothing promotes a retired version');
     expect(rig.run(['models', 'list']).stdout).toMatch(/^flowers\s+1\s+\S+\s+retired/m);
     expect(rig.run(['models', 'retire', 'flowers:1']).code).toBe(2);
+    const unknown = new Server(['trees@production']);
+    expect(await unknown.exit).toBe(2);
+    expect(unknown.stderr).toContain('no model named "trees" in the registry');
   }, 30_000);
 });

@@ -86,7 +86,7 @@ export function dagJson(sel: Selection): unknown {
     edges: edges(sel).map(([from, to]) => ({
       from,
       to,
-      via: g.reasons.get(edgeKey(from, to))!.map((r) => (r.kind === 'path' ? { dep: r.dep.path, out: r.out.path } : r.kind === 'updates' ? { dep: r.dep.path, updates: r.dep.path } : { needs: r.need.value })),
+      via: g.reasons.get(edgeKey(from, to))!.map((r) => (r.kind === 'path' ? { dep: r.dep.path, out: r.out.path } : r.kind === 'updates' ? { dep: r.dep.path, updates: true } : { needs: r.need.value })),
     })),
   };
 }
