@@ -350,6 +350,18 @@ describe('serve', () => {
     expect(lines[0]._prediction).toBe('setosa');
   });
 
+  it('mlpipe/monitor reads the request log as current data', () => {
+    rig.write({
+      'pipelines/watch.yaml': `stages:\n  monitor:\n    uses: mlpipe/monitor\n    with: { reference: data/split/train.csv, current: serve-log.jsonl, label: species, out: metrics/serving.json }\n    deps: [data/split/, serve-log.jsonl]\n    metrics: [metrics/serving.json]\n`,
+    });
+    const r = rig.runJson(['watch:monitor']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(rig.read('metrics/serving.json'));
+    expect(report.rows.current).toBe(15);
+    expect(Object.keys(report.feature_drift)).toEqual(COLUMNS);
+    expect(report.data_quality.schema).toEqual({ missing_columns: [], extra_columns: [] });
+  });
+
   it('serves a package directory', async () => {
     const s = await new Server(['build/flowers']).ready();
     const example = rig.read('build/flowers/input_example.json');
