@@ -1,7 +1,8 @@
 // mlpipe/register: adds a model directory to the registry as a new version of
 // a named model (or finds the version with the same bytes: registering twice
 // is idempotent), records where it came from — metrics, the pipeline's params,
-// pipeline, stage, lock file, git commit — stores its bytes in the cache, moves
+// pipeline, stage, lock file, the stage that wrote the model and its lock key,
+// git commit — stores its bytes in the cache, moves
 // the given aliases to it, and writes a small receipt naming the version.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -43,10 +44,12 @@ export async function register(inputs: RegisterInputs, context: ActionContext, l
     const hash = await storeModelDir(context.root, rel);
     const metrics = inputs.metrics ? numbers(inputs.metrics) : undefined;
     const aliases = inputs.aliases ?? [];
+    const trim = (p: string) => p.replace(/\/+$/, '');
+    const producer = Object.entries(context.upstream ?? {}).find(([dep]) => trim(dep) === rel || rel.startsWith(`${trim(dep)}/`))?.[1];
     const { version, existing } = await updateModel(context.root, inputs.name, (current) => {
       const r = withVersion(
         current,
-        { hash, registered_at: new Date().toISOString(), commit: gitCommit(context.root), pipeline: context.pipeline, stage: context.stage, lock: context.lock, source: rel, metrics, params: context.params },
+        { hash, registered_at: new Date().toISOString(), commit: gitCommit(context.root), pipeline: context.pipeline, stage: context.stage, lock: context.lock, source: rel, produced_by: producer, metrics, params: context.params },
         aliases,
       );
       return { record: r.record, result: r };

@@ -81,7 +81,7 @@ export function runModelsShow(ctx: CliContext, text: string): Promise<number> {
       `${record.name}:${v.version}${aliases.length ? ` (${aliases.join(', ')})` : ''} — ${v.retired ? retiredMessage(record.name, v) : 'live'}`,
       `  hash        ${v.hash}`,
       `  registered  ${v.registered_at}${v.commit ? ` at commit ${v.commit.slice(0, 12)}` : ''}`,
-      `  from        ${v.pipeline ?? '?'} stage ${v.stage ?? '?'} (lock ${v.lock ?? '?'}), model directory ${v.source}`,
+      `  from        ${v.pipeline ?? '?'} stage ${v.stage ?? '?'} (lock ${v.lock ?? '?'}), model directory ${v.source}${v.produced_by ? ` written by ${v.produced_by.stage} (key ${v.produced_by.key.slice(0, 12)}…)` : ''}`,
     ];
     if (v.metrics && Object.keys(v.metrics).length) lines.push(`  metrics     ${Object.entries(v.metrics).map(([k, x]) => `${k}=${x}`).join(' ')}`);
     if (v.params && Object.keys(v.params).length) lines.push(`  params      ${Object.entries(v.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ')}`);

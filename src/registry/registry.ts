@@ -38,6 +38,8 @@ export interface ModelVersion {
   readonly lock?: string;
   /** Where the model directory was, root-relative, when it was registered. */
   readonly source: string;
+  /** The stage that wrote the model directory and the key of its lock entry. */
+  readonly produced_by?: { readonly stage: string; readonly key: string };
   readonly metrics?: Readonly<Record<string, number>>;
   readonly params?: Readonly<Record<string, unknown>>;
   readonly retired?: Retirement;
@@ -70,7 +72,7 @@ const HEADER = (name: string) =>
 /** The file's text for a record: fixed field order, aliases sorted, versions in order. */
 export function registryText(record: ModelRecord): string {
   const aliases = Object.fromEntries(Object.entries(record.aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const order: (keyof ModelVersion)[] = ['version', 'hash', 'registered_at', 'commit', 'pipeline', 'stage', 'lock', 'source', 'metrics', 'params', 'retired'];
+  const order: (keyof ModelVersion)[] = ['version', 'hash', 'registered_at', 'commit', 'pipeline', 'stage', 'lock', 'source', 'produced_by', 'metrics', 'params', 'retired'];
   const versions = record.versions.map((v) => Object.fromEntries(order.filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
   return HEADER(record.name) + stringify({ name: record.name, aliases, versions }, { lineWidth: 0, sortMapEntries: false });
 }

@@ -231,6 +231,17 @@ export class Engine {
     return p;
   }
 
+  /** For each dep another stage produced: that stage and the key of its lock entry (provenance for actions' records). */
+  private upstreamOf(stage: Stage): Record<string, { stage: string; key: string }> {
+    const upstream: Record<string, { stage: string; key: string }> = {};
+    for (const pred of this.g.graph.predecessors(stage.id) ?? []) {
+      const entry = this.state.locks.get(this.stage(pred as StageId));
+      if (!entry) continue;
+      for (const r of this.g.reasons.get(edgeKey(pred, stage.id)) ?? []) if (r.kind === 'path') upstream[r.dep.path] = { stage: pred, key: entry.key };
+    }
+    return upstream;
+  }
+
   stage(id: StageId): Stage {
     return this.g.index.byId.get(id)!;
   }
@@ -452,7 +463,7 @@ export class Engine {
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
-    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline))];
+    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage))];
     try {
       await this.prepareOutputs(stage);
     } catch (e) {

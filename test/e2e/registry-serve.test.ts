@@ -105,6 +105,7 @@ describe('registry', () => {
     const v = reg.versions[0];
     const lock = parseYaml(rig.read('pipelines/p.lock'));
     expect(v.hash).toBe(lock.stages.train.outs['models/m'].hash);
+    expect(v.produced_by).toEqual({ stage: 'p:train', key: lock.stages.train.key });
     expect(v).toMatchObject({ version: 1, pipeline: 'pipelines/p.yaml', stage: 'register', lock: 'pipelines/p.lock', source: 'models/m', params: { epochs: 15, seed: 1, alias: 'production' } });
     expect(v.metrics.accuracy).toBeGreaterThan(0.5);
     expect(JSON.parse(rig.read('models/registration.json'))).toEqual({ name: 'flowers', version: 1, hash: v.hash });
