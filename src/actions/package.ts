@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ActionError } from './errors.js';
 import { writeOutput } from './output.js';
 import type { Preprocess } from '../ml/features.js';
+import { MODEL_FILES } from '../ml/model-files.js';
 import { signatureOf } from '../ml/signature.js';
 import { readTable } from '../ml/table.js';
 import { mlpipeVersion, packageVersion } from '../util/version.js';
@@ -21,19 +22,22 @@ export interface PackageInputs {
   readonly out: string;
 }
 
-/** The files of a model directory a package carries. */
-export const MODEL_FILES = ['model.json', 'weights.bin', 'preprocess.json'] as const;
-
 function readJson<T>(file: string, what: string): T {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ActionError(`${file} is not ${what}: ${(e as Error).message}`);
+    throw new ActionError(`${what}: ${file} is ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable (${(e as Error).message})`}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ActionError(`${what}: ${file} is not valid JSON (${(e as Error).message})`);
   }
 }
 
 export function packageModel(inputs: PackageInputs, log: (line: string) => void): void {
-  const pre = readJson<Preprocess>(join(inputs.model, 'preprocess.json'), 'a model directory mlpipe/train wrote (preprocess.json)');
+  const pre = readJson<Preprocess>(join(inputs.model, 'preprocess.json'), `${inputs.model} is not a model directory mlpipe/train wrote`);
   const signature = signatureOf(pre);
   rmSync(inputs.out, { recursive: true, force: true });
   for (const f of MODEL_FILES) {
@@ -51,7 +55,7 @@ export function packageModel(inputs: PackageInputs, log: (line: string) => void)
     const rows = table.rows.slice(0, inputs.example_rows ?? 3).map((r) => at.map((i, j) => (signature.inputs[j]!.type === 'double' ? Number(r[i]) : r[i])));
     writeOutput(join(inputs.out, 'input_example.json'), `${JSON.stringify({ dataframe_split: { columns: signature.inputs.map((c) => c.name), data: rows } }, null, 2)}\n`);
   }
-  const registered = inputs.registration ? readJson<{ name: string; version: number; hash: string }>(inputs.registration, 'a receipt mlpipe/register wrote') : undefined;
+  const registered = inputs.registration ? readJson<{ name: string; version: number; hash: string }>(inputs.registration, `${inputs.registration} is not a receipt mlpipe/register wrote`) : undefined;
   const metadata = {
     format: 'mlpipe-package',
     format_version: 1,

@@ -5,11 +5,12 @@
 // git commit — stores its bytes in the cache, moves
 // the given aliases to it, and writes a small receipt naming the version.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import type { ActionContext } from './launch.js';
 import { ActionError } from './errors.js';
 import { writeOutput } from './output.js';
+import { MODEL_FILES } from '../ml/model-files.js';
 import { storeModelDir } from '../registry/model-store.js';
 import { RegistryError, updateModel, withVersion } from '../registry/registry.js';
 
@@ -40,6 +41,8 @@ function gitCommit(root: string): string | undefined {
 
 export async function register(inputs: RegisterInputs, context: ActionContext, log: (line: string) => void): Promise<void> {
   const rel = relative(context.root, resolve(inputs.model)).split('\\').join('/');
+  const lacking = MODEL_FILES.filter((f) => !existsSync(join(inputs.model, f)));
+  if (lacking.length > 0) throw new ActionError(`${inputs.model} is not a model directory mlpipe/train or mlpipe/package wrote: ${lacking.join(', ')} missing`);
   try {
     const hash = await storeModelDir(context.root, rel);
     const metrics = inputs.metrics ? numbers(inputs.metrics) : undefined;

@@ -9,6 +9,9 @@ import { ActionError } from '../actions/errors.js';
 import type { Preprocess } from './features.js';
 import type { Tf } from './tf.js';
 
+/** The files of a model directory (a package carries them too). */
+export const MODEL_FILES = ['model.json', 'weights.bin', 'preprocess.json'] as const;
+
 export async function saveModel(tf: Tf, model: LayersModel, dir: string, pre: Preprocess): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await model.save(

@@ -185,6 +185,8 @@ describe('registry', () => {
     let stages = 'stages:\n';
     for (let i = 0; i < n; i++) {
       files[`dirs/m${i}/weights.bin`] = `model ${i}`;
+      files[`dirs/m${i}/model.json`] = '{}';
+      files[`dirs/m${i}/preprocess.json`] = '{}';
       stages += `  reg${i}:\n    uses: mlpipe/register\n    with: { name: many, model: dirs/m${i}, aliases: [a${i}], out: out/r${i}.json }\n    deps: [dirs/m${i}/]\n    outs: [out/r${i}.json]\n`;
     }
     const many = new Rig().write({ ...files, 'pipelines/p.yaml': stages });
@@ -202,6 +204,23 @@ describe('registry', () => {
       many.cleanup();
     }
   }, 60_000);
+
+  it('register and package refuse a directory that is not a model, naming what is missing', () => {
+    const bad = new Rig().write({
+      'dirs/x/notes.txt': 'not a model',
+      'pipelines/p.yaml': `stages:\n  reg:\n    uses: mlpipe/register\n    with: { name: x, model: dirs/x, out: r.json }\n    deps: [dirs/x/]\n    outs: [r.json]\n  pkg:\n    uses: mlpipe/package\n    with: { model: dirs/x, out: pk }\n    deps: [dirs/x/]\n    outs: [pk/]\n`,
+    });
+    try {
+      const r = bad.run(['run', '--keep-going', '--reporter', 'plain']);
+      expect(r.code).toBe(1);
+      const out = r.stdout + r.stderr;
+      expect(out).toContain('error: dirs/x is not a model directory mlpipe/train or mlpipe/package wrote: model.json, weights.bin, preprocess.json missing');
+      expect(out).toContain('error: dirs/x is not a model directory mlpipe/train wrote: dirs/x/preprocess.json is missing');
+      expect(bad.exists('registry/x.yaml')).toBe(false);
+    } finally {
+      bad.cleanup();
+    }
+  });
 
   it('a merge conflict in the registry is reported with file:line:col, and gc then deletes nothing', () => {
     const good = rig.read('registry/flowers.yaml');
