@@ -22,6 +22,7 @@ export function readTable(path: string): Table {
     throw new ActionError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (/\.(jsonl|ndjson)$/i.test(path)) return jsonLines(path, text);
+  if (/\.json$/i.test(path)) throw new ActionError(`${path}: a .json file is not a table; give CSV with a header row, or JSON lines (.jsonl: one object per line)`);
   let records: string[][];
   try {
     records = parse(text, { skip_empty_lines: true, bom: true, trim: true }) as string[][];
