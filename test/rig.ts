@@ -10,6 +10,15 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(REPO, 'bin', 'mlpipe.js');
 
+/** The shipped Iris data, and a stage splitting it (stratified, seeded) into data/split/{train,validation,test}.csv, for lifecycle tests. */
+export const IRIS_CSV = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
+export const IRIS_SPLIT_STAGE = `  split:
+    uses: mlpipe/split
+    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
+    deps: [data/iris.csv]
+    outs: [data/split/]
+`;
+
 export type RunEvent = Record<string, unknown> & { type: string };
 
 /** schemas/events.schema.json, compiled once: every event the tests see must match it. */

@@ -5,19 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, Rig } from '../rig.js';
+import { REPO, Rig, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
 
-const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
 const BATCH = readFileSync(join(REPO, 'data', 'iris-production.csv'), 'utf8');
 
 function pipeline(monitorWith: string, deps = '[data/split/, data/current.csv]'): string {
   return `stages:
-  split:
-    uses: mlpipe/split
-    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
-    deps: [data/iris.csv]
-    outs: [data/split/]
-  train:
+${IRIS_SPLIT_STAGE}  train:
     uses: mlpipe/train
     with: { train: data/split/train.csv, validation: data/split/validation.csv, label: species, epochs: 40, seed: 1, out: models/m }
     deps: [data/split/]
@@ -35,7 +29,7 @@ ${monitorWith}
 const rigs: Rig[] = [];
 afterAll(() => rigs.forEach((r) => r.cleanup()));
 function project(monitorWith: string, current: string, deps?: string): Rig {
-  const rig = new Rig().write({ 'data/iris.csv': IRIS, 'data/current.csv': current, 'pipelines/p.yaml': pipeline(monitorWith, deps) });
+  const rig = new Rig().write({ 'data/iris.csv': IRIS_CSV, 'data/current.csv': current, 'pipelines/p.yaml': pipeline(monitorWith, deps) });
   rigs.push(rig);
   return rig;
 }
@@ -50,7 +44,7 @@ const log = (rig: Rig) => plain(rig).out;
 
 describe('mlpipe/monitor', () => {
   it('finds no drift between two splits of the same data', () => {
-    const rig = project('      reference: data/split/train.csv\n      current: data/split/test.csv\n      label: species\n      on_drift: fail', IRIS, '[data/split/]');
+    const rig = project('      reference: data/split/train.csv\n      current: data/split/test.csv\n      label: species\n      on_drift: fail', IRIS_CSV, '[data/split/]');
     const r = rig.runJson();
     expect(r.code, r.stderr).toBe(0);
     const rep = report(rig);
@@ -91,14 +85,14 @@ describe('mlpipe/monitor', () => {
   });
 
   it('reads the serving log (JSON lines; _prediction and _time are metadata) and reports a missing column as a schema change', () => {
-    const lines = IRIS.trim()
+    const lines = IRIS_CSV.trim()
       .split('\n')
       .slice(1, 41)
       .map((l) => {
         const [sl, sw, pl] = l.split(',').map(Number);
         return JSON.stringify({ sepal_length: sl, sepal_width: sw, petal_length: pl, _prediction: 'setosa', _time: '2026-11-27T00:00:00Z' });
       });
-    const rig = new Rig().write({ 'data/iris.csv': IRIS, 'data/serve.jsonl': `${lines.join('\n')}\n`, 'pipelines/p.yaml': pipeline('      reference: data/split/train.csv\n      current: data/serve.jsonl\n      label: species\n      on_breach: warn', '[data/split/, data/serve.jsonl]') });
+    const rig = new Rig().write({ 'data/iris.csv': IRIS_CSV, 'data/serve.jsonl': `${lines.join('\n')}\n`, 'pipelines/p.yaml': pipeline('      reference: data/split/train.csv\n      current: data/serve.jsonl\n      label: species\n      on_breach: warn', '[data/split/, data/serve.jsonl]') });
     rigs.push(rig);
     const out = log(rig);
     expect(out).toContain('warning: schema change: data/serve.jsonl lacks "petal_width" (on_breach: warn)');
@@ -123,7 +117,7 @@ describe('mlpipe/monitor', () => {
   });
 
   it('rejects a test that does not fit the column type, naming the column', () => {
-    const rig = project('      reference: data/split/train.csv\n      current: data/split/test.csv\n      columns: [species]\n      method: ks', IRIS, '[data/split/]');
+    const rig = project('      reference: data/split/train.csv\n      current: data/split/test.csv\n      columns: [species]\n      method: ks', IRIS_CSV, '[data/split/]');
     const r = plain(rig);
     expect(r.code).toBe(1);
     expect(r.out).toContain('method ks compares numbers, but column "species" is categorical');

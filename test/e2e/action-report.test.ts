@@ -6,19 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { REPO, Rig, errorLines } from '../rig.js';
+import { REPO, Rig, errorLines, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
 
 const CHROMIUM = process.env.MLPIPE_CHROMIUM ?? '/usr/bin/chromium';
-const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
 const BATCH = readFileSync(join(REPO, 'data', 'iris-production.csv'), 'utf8');
 
 const PIPELINE = `stages:
-  split:
-    uses: mlpipe/split
-    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
-    deps: [data/iris.csv]
-    outs: [data/split/]
-  train:
+${IRIS_SPLIT_STAGE}  train:
     uses: mlpipe/train
     with: { train: data/split/train.csv, validation: data/split/validation.csv, label: species, epochs: 12, seed: 1, out: models/m, history: plots/history.csv, metrics: metrics/train.json }
     deps: [data/split/]
@@ -54,7 +48,7 @@ const PIPELINE = `stages:
     outs: [reports/flowers.html]
 `;
 
-const rig = new Rig().write({ 'data/iris.csv': IRIS, 'data/batch.csv': BATCH, 'pipelines/p.yaml': PIPELINE });
+const rig = new Rig().write({ 'data/iris.csv': IRIS_CSV, 'data/batch.csv': BATCH, 'pipelines/p.yaml': PIPELINE });
 let browser: Browser;
 beforeAll(async () => {
   const r = rig.runJson();

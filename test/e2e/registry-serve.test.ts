@@ -10,18 +10,12 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { BIN, REPO, Rig } from '../rig.js';
+import { BIN, REPO, Rig, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
 
-const IRIS = readFileSync(join(REPO, 'data', 'iris.csv'), 'utf8');
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
 const PIPELINE = `stages:
-  split:
-    uses: mlpipe/split
-    with: { data: data/iris.csv, out: data/split, label: species, seed: 7 }
-    deps: [data/iris.csv]
-    outs: [data/split/]
-  train:
+${IRIS_SPLIT_STAGE}  train:
     uses: mlpipe/train
     with:
       train: data/split/train.csv
@@ -49,7 +43,7 @@ const PIPELINE = `stages:
     outs: [build/flowers/]
 `;
 
-const rig = new Rig().write({ 'data/iris.csv': IRIS, 'params.yaml': 'epochs: 15\nseed: 1\nalias: production\n', 'pipelines/p.yaml': PIPELINE });
+const rig = new Rig().write({ 'data/iris.csv': IRIS_CSV, 'params.yaml': 'epochs: 15\nseed: 1\nalias: production\n', 'pipelines/p.yaml': PIPELINE });
 afterAll(() => rig.cleanup());
 
 const registry = () => parseYaml(rig.read('registry/flowers.yaml'));
