@@ -1,12 +1,13 @@
 // `mlpipe gc`: deletes cache objects that no lock file, no run-cache entry and
-// no registered model version (registry/, retired ones included) references.
-// `--dry-run` only reports what would go.
+// no registered model version (registry/, retired ones included) references,
+// and the copies of versions restored for serving (.mlpipe/models/). `--dry-run`
+// only reports what would go.
 import { rmSync } from 'node:fs';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';
 import { ProjectLock } from '../run/project-lock.js';
 import { modelNames, readModel, RegistryError } from '../registry/registry.js';
-import { versionObjects } from '../registry/model-store.js';
+import { restoredModelsDir, versionObjects } from '../registry/model-store.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession } from './session.js';
 
@@ -55,6 +56,8 @@ export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv
       freed += obj.size;
       if (!options.dryRun) rmSync(obj.path, { force: true });
     }
+    // Copies of registered versions restored for serving: the cache has their bytes.
+    if (!options.dryRun) rmSync(restoredModelsDir(session.root), { recursive: true, force: true });
     if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: options.dryRun === true, removed, freedBytes: freed, kept, keptBytes }, null, 2));
     else ctx.out(`${options.dryRun ? 'would remove' : 'removed'} ${removed} object${removed === 1 ? '' : 's'} (${human(freed)}); ${kept} kept (${human(keptBytes)})`);
     return EXIT.ok;

@@ -13,6 +13,9 @@ import { RegistryError, type ModelVersion } from './registry.js';
 
 const stateDir = (root: string) => join(root, '.mlpipe');
 
+/** Where versions restored for serving are placed (one directory per hash; gc empties it). */
+export const restoredModelsDir = (root: string) => join(stateDir(root), 'models');
+
 async function dirState(root: string, rel: string) {
   await initHashing();
   const ws = new Workspace(root, StatIndex.load(stateDir(root)));
@@ -34,7 +37,7 @@ export async function fetchModelDir(root: string, name: string, v: ModelVersion)
   const here = await dirState(root, v.source);
   if (here.kind === 'dir' && here.hash === v.hash) return join(root, v.source);
   const store = new CacheStore(stateDir(root));
-  const dest = join(stateDir(root), 'models', v.hash);
+  const dest = join(restoredModelsDir(root), v.hash);
   const restored = existsSync(dest) ? await dirState(root, `.mlpipe/models/${v.hash}`) : undefined;
   if (restored?.kind === 'dir' && restored.hash === v.hash) return dest;
   if (store.restore(v.hash as ContentHash, true, dest)) return dest;

@@ -241,6 +241,12 @@ describe('registry', () => {
     expect((await res.json()).predictions).toHaveLength(1);
     expect(await server.stop()).toBe(143);
     expect(rig.exists(`.mlpipe/models/${registry().versions[1].hash}/model.json`)).toBe(true);
+    // gc removes the restored copy; serving restores it again from the cache.
+    expect(rig.run(['gc']).code).toBe(0);
+    expect(rig.exists('.mlpipe/models')).toBe(false);
+    const again = await new Server(['flowers:2']).ready();
+    expect((await again.post(JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }))).status).toBe(200);
+    expect(await again.stop()).toBe(143);
   }, 60_000);
 });
 
