@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import fc from 'fast-check';
 import { BIN, REPO, Rig, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
 
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -333,6 +334,39 @@ describe('serve', () => {
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
   });
+
+  it('answers any body with a prediction or a 4xx, never a 500 (property test)', async () => {
+    const fresh = await new Server(['flowers:2']).ready();
+    const value = fc.oneof(fc.double(), fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.boolean(), fc.constantFrom(5.1, '3.5', 'setosa', ''));
+    const row = fc.oneof(fc.array(value, { maxLength: 6 }), fc.dictionary(fc.constantFrom(...COLUMNS, 'species', 'x'), value));
+    const structured = fc.oneof(
+      fc.record({ dataframe_split: fc.oneof(fc.record({ columns: fc.array(fc.constantFrom(...COLUMNS, 'x'), { maxLength: 5 }), data: fc.array(fc.array(value, { maxLength: 5 }), { maxLength: 4 }) }), fc.jsonValue()) }),
+      fc.record({ dataframe_records: fc.oneof(fc.array(row, { maxLength: 4 }), fc.jsonValue()) }),
+      fc.record({ instances: fc.oneof(fc.array(row, { maxLength: 4 }), fc.jsonValue()) }),
+      fc.record({ inputs: fc.oneof(fc.array(row, { maxLength: 4 }), fc.dictionary(fc.constantFrom(...COLUMNS), fc.array(value, { maxLength: 3 })), fc.jsonValue()) }),
+    );
+    const body = fc.oneof(
+      structured.map((b) => ({ text: JSON.stringify(b), type: 'application/json' })),
+      fc.jsonValue().map((b) => ({ text: JSON.stringify(b) ?? 'null', type: 'application/json' })),
+      fc.string({ maxLength: 40 }).map((t) => ({ text: t, type: 'application/json' })),
+      fc.string({ maxLength: 60 }).map((t) => ({ text: `${COLUMNS.join(',')}\n${t}`, type: 'text/csv' })),
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(body, async ({ text, type }) => {
+          const res = await fresh.post(text, type);
+          const json = await res.json();
+          if (res.status === 200) return Array.isArray(json.predictions);
+          return res.status >= 400 && res.status < 500 && typeof json.message === 'string' && json.message.length > 0;
+        }),
+        { numRuns: Number(process.env.FC_RUNS ?? 300), seed: 7 },
+      );
+      expect((await fetch(`${fresh.url}/ping`)).status).toBe(200);
+      expect(await (await fetch(`${fresh.url}/metrics`)).text()).not.toMatch(/reason="internal"/);
+    } finally {
+      await fresh.stop();
+    }
+  }, 60_000);
 
   it('exposes Prometheus metrics: requests, errors, latency histogram, predictions by class', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
