@@ -65,6 +65,17 @@ export function summaryText(e: Extract<RunEvent, { type: 'run-finished' }>): str
   return `${total} stage${total === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''} in ${seconds(e.durationMs)}`;
 }
 
+/**
+ * A line of stage output that is a warning: actions print `warning: …` (a
+ * monitor's dataset drift with on_drift: warn, say), and any command may.
+ * Reporters show these where the rest of the output is hidden (the live
+ * display) and as annotations in GitHub Actions.
+ */
+export function warningOf(line: string): string | undefined {
+  const m = /^warning: (.+)$/.exec(line);
+  return m ? m[1] : undefined;
+}
+
 export function reasonsText(reasons: readonly Reason[]): string {
   return reasons.map((r) => r.message).join('; ');
 }

@@ -2,10 +2,11 @@
 // Progress and results on stderr, stage output on stdout prefixed by the stage
 // name. In GitHub Actions each stage's output is held back and printed folded
 // in a ::group:: when the stage ends (parallel stages would interleave the
-// groups otherwise), and failures become ::error annotations.
+// groups otherwise), failures become ::error annotations and warning lines
+// (`warning: …`) ::warning annotations.
 import type { Colors } from './diagnostic-text.js';
 import { escapeData, escapeProperty } from './diagnostic-text.js';
-import { reasonsText, seconds, summaryText, watchText, type RunEvent, type RunReporter } from './events.js';
+import { reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 
 export class PlainReporter implements RunReporter {
   /** GitHub Actions: each stage's output, until it ends. */
@@ -63,6 +64,10 @@ export class PlainReporter implements RunReporter {
     this.out(`::group::${escapeData(stage)}`);
     for (const line of lines) this.out(line);
     this.out('::endgroup::');
+    for (const line of lines) {
+      const warning = warningOf(line);
+      if (warning !== undefined) this.err(`::warning title=${escapeProperty(`mlpipe: ${stage}`)}::${escapeData(warning)}`);
+    }
   }
 
   private finished(e: Extract<RunEvent, { type: 'stage-finished' }>): void {

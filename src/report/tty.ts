@@ -1,10 +1,11 @@
 // The live terminal display (chosen on a TTY without CI): finished stages
 // scroll above a live region, redrawn with log-update, that shows a progress
 // bar with done/total and one line per running stage with its elapsed time.
-// Stage output is not streamed here; a failure shows the log's last lines.
+// Stage output is not streamed here, except warnings (`warning: …` lines);
+// a failure shows the log's last lines.
 import { createLogUpdate } from 'log-update';
 import type { Colors } from './diagnostic-text.js';
-import { seconds, summaryText, watchText, type RunEvent, type RunReporter } from './events.js';
+import { seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 import { stageFinishedText } from './plain.js';
 
 const REDRAW_MS = 100;
@@ -66,8 +67,12 @@ export class TtyReporter implements RunReporter {
       case 'watch-change':
         this.live.clear();
         break;
+      case 'stage-output': {
+        const warning = warningOf(e.line);
+        if (warning !== undefined) this.print(c.yellow(`⚠ ${e.stage}: ${warning}`));
+        break;
+      }
       case 'stage-queued':
-      case 'stage-output':
       case 'diagnostics':
         break;
     }

@@ -14,7 +14,7 @@ afterEach(() => rig?.cleanup());
 
 const PIPELINE = `stages:
   good:
-    cmd: echo hello from good; echo done > good.txt
+    cmd: 'echo hello from good; echo "warning: disk almost full"; echo done > good.txt'
     outs: [good.txt]
   bad:
     cmd: echo "about to fail <&>"; exit 4
@@ -58,6 +58,7 @@ describe('reporters', () => {
     expect(r.stderr).toContain('about to fail <&>');
     expect(r.stderr).toContain('3 stages: 1 ran, 1 failed, 1 skipped');
     expect(r.stdout).not.toContain('hello from good'); // output is not streamed in the live display
+    expect(r.stderr).toContain('⚠ p:good: disk almost full'); // but warnings are shown
   });
 
   it('chooses plain when CI is set or output is not a terminal', () => {
@@ -89,7 +90,8 @@ describe('reporters', () => {
     const summary = join(rig.dir, 'summary.md');
     const r = rig.run(['run'], { env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::group::p:good\nhello from good\n::endgroup::');
+    expect(r.stdout).toContain('::group::p:good\nhello from good\nwarning: disk almost full\n::endgroup::');
+    expect(r.stderr).toContain('::warning title=mlpipe%3A p%3Agood::disk almost full');
     expect(r.stderr).toContain('::error file=pipelines/p.yaml,line=5,title=mlpipe%3A p%3Abad failed::stage p:bad failed: exit code 4%0Aabout to fail <&>');
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain('### mlpipe run failed');
