@@ -111,31 +111,36 @@ export function encode(p: Preprocess, table: { readonly columns: readonly string
   const at = p.features.map((f) => index(f.name));
   const labelAt = withLabels ? index(p.label) : -1;
   const width = inputWidth(p);
-  const xs: number[] = [];
-  const ys: number[] = [];
+  // Written in place (no array per row): serving encodes every request with this.
+  const x = new Float32Array(table.rows.length * width);
+  const y = new Float32Array(withLabels ? table.rows.length : 0);
+  let rows = 0;
   let dropped = 0;
-  table.rows.forEach((row, k) => {
+  rows: for (let k = 0; k < table.rows.length; k++) {
+    const row = table.rows[k]!;
     const line = k + 2;
-    const vector: number[] = [];
+    let o = rows * width;
     for (let j = 0; j < p.features.length; j++) {
       const f = p.features[j]!;
       let cell = row[at[j]!]!;
       if (isMissing(cell)) {
         if (p.missing === 'drop') {
+          x.fill(0, rows * width, (rows + 1) * width);
           dropped++;
-          return;
+          continue rows;
         }
         if (p.missing === 'error') throw new ActionError(`${file}:${line}: column "${f.name}" is missing a value (set with.missing to impute or drop)`);
-        cell = f.kind === 'numeric' ? String(f.mean) : f.mostFrequent;
+        cell = f.kind === 'numeric' ? f.mean : f.mostFrequent;
       }
       if (f.kind === 'numeric') {
         const v = numeric(cell);
         if (v === undefined) throw new ActionError(`${file}:${line}: column "${f.name}" is "${cell}", not a number`);
-        vector.push((v - f.mean) / f.std);
+        x[o++] = (v - f.mean) / f.std;
       } else {
         const c = f.categories.indexOf(String(cell));
         if (c === -1) throw new ActionError(`${file}:${line}: column "${f.name}" has the unknown category "${cell}" (known: ${f.categories.join(', ')})`);
-        for (let q = 0; q < f.categories.length; q++) vector.push(q === c ? 1 : 0);
+        x[o + c] = 1;
+        o += f.categories.length;
       }
     }
     if (withLabels) {
@@ -144,15 +149,15 @@ export function encode(p: Preprocess, table: { readonly columns: readonly string
       if (p.task === 'classification') {
         const c = p.classes!.indexOf(String(l));
         if (c === -1) throw new ActionError(`${file}:${line}: the label "${l}" is not a class seen in training (${p.classes!.join(', ')})`);
-        ys.push(c);
+        y[rows] = c;
       } else {
         const v = numeric(l);
         if (v === undefined) throw new ActionError(`${file}:${line}: the label "${p.label}" is "${l}", not a number`);
-        ys.push(v);
+        y[rows] = v;
       }
     }
-    xs.push(...vector);
-  });
-  const rows = xs.length / width;
-  return { x: Float32Array.from(xs), y: Float32Array.from(ys), rows, dropped };
+    rows++;
+  }
+  const complete = rows === table.rows.length;
+  return { x: complete ? x : x.slice(0, rows * width), y: complete || !withLabels ? y : y.slice(0, rows), rows, dropped };
 }
