@@ -17,7 +17,9 @@ import type { Tf } from './tf.js';
 export async function modelOutputs(tf: Tf, model: LayersModel, encoded: Encoded): Promise<number[][]> {
   if (encoded.rows === 0) return [];
   const width = encoded.x.length / encoded.rows;
-  const output = tf.core.tidy(() => model.predict(tf.core.tensor2d(encoded.x, [encoded.rows, width])) as import('@tensorflow/tfjs-core').Tensor);
+  // One pass over all rows: predict's default batch size (32) would split a
+  // large batch into many calls, each paying TensorFlow.js's per-call overhead.
+  const output = tf.core.tidy(() => model.predict(tf.core.tensor2d(encoded.x, [encoded.rows, width]), { batchSize: Math.max(32, Math.min(encoded.rows, 8192)) }) as import('@tensorflow/tfjs-core').Tensor);
   const values = (await output.array()) as number[][];
   output.dispose();
   return values;
