@@ -83,7 +83,15 @@ function featureDrift(name: string, ref: readonly string[], cur: readonly string
     bins = edges.slice(0, -1).map((e, k) => `${fmt(e)}–${fmt(edges[k + 1]!)}`);
     refBins = histogram(a, edges);
     curBins = histogram(b, edges);
-    score = method === 'ks' ? ksTest(a, b).pValue : method === 'wasserstein' ? wassersteinNormed(a, b) : method === 'psi' ? psi(refBins, curBins) : jensenShannon(refBins, curBins);
+    const scores: Record<Method, () => number> = {
+      ks: () => ksTest(a, b).pValue,
+      wasserstein: () => wassersteinNormed(a, b),
+      psi: () => psi(refBins, curBins),
+      jensenshannon: () => jensenShannon(refBins, curBins),
+      // Asked for on a numeric column: its distinct values as categories (a 0/1 flag, a small count).
+      chisquare: () => chiSquareTest(refPresent, curPresent).pValue,
+    };
+    score = scores[method]();
   } else {
     const rc = counts(refPresent);
     const cc = counts(curPresent);

@@ -55,7 +55,7 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 3 },
   register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },
   package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
-  monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 1 },
+  monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 2 },
   report: { validate: validateReport, reads: ['metrics', 'evaluation', 'history', 'monitor', 'registry'], writes: ['out'], ml: false, version: 1 },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
 };

@@ -116,6 +116,14 @@ describe('mlpipe/monitor', () => {
     expect(rep.data_quality.features.colour.new_categories).toEqual(['purple']);
   });
 
+  it('chi-square asked for on a numeric column compares its distinct values as categories', () => {
+    const rig = project('      reference: data/split/train.csv\n      current: data/current.csv\n      label: species\n      method: chisquare', BATCH);
+    expect(rig.runJson().code).toBe(0);
+    const d = report(rig).feature_drift.petal_width;
+    expect(d).toMatchObject({ type: 'numeric', method: 'chisquare', threshold: 0.05, drifted: true });
+    expect(d.score).toBeLessThan(0.05);
+  });
+
   it('rejects a test that does not fit the column type, naming the column', () => {
     const rig = project('      reference: data/split/train.csv\n      current: data/split/test.csv\n      columns: [species]\n      method: ks', IRIS_CSV, '[data/split/]');
     const r = plain(rig);
