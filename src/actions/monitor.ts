@@ -110,9 +110,14 @@ function quality(ref: readonly string[], cur: readonly string[], type: 'numeric'
   const missing = cur.length === 0 ? 0 : (cur.length - present.length) / cur.length;
   const refPresent = ref.filter((c) => !isMissing(c));
   if (type === 'numeric') {
-    const nums = refPresent.map((c) => numeric(c)!);
-    const lo = Math.min(...nums);
-    const hi = Math.max(...nums);
+    // A loop, not Math.min(...values): spreading a large column overflows the stack.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of refPresent) {
+      const v = numeric(c)!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     const curNums = present.map(numeric);
     const notNumbers = curNums.filter((n) => n === undefined).length;
     const outside = curNums.filter((n) => n !== undefined && (n < lo || n > hi)).length;
