@@ -36,7 +36,7 @@ export interface KeyRecord {
 export function lockState(s: PathState): LockState | null {
   if (s.kind === 'missing') return null;
   if (s.kind === 'file') return { hash: s.hash, size: s.size };
-  return { hash: s.hash, size: s.size, files: s.manifest.length };
+  return { hash: s.hash, size: s.size, files: s.files ?? s.manifest.length };
 }
 
 /** The record of a stage as its inputs are now in the workspace. */

@@ -23,6 +23,12 @@ export interface LockState {
 
 export interface LockOut extends LockState {
   readonly cache: boolean;
+  /**
+   * Directory outputs: the paths inside (relative to the directory) that other
+   * stages read, with their states — so a consumer's dep on one can be checked
+   * without the directory's manifest, which only the cache holds.
+   */
+  readonly inner?: Readonly<Record<string, LockState>>;
 }
 
 export interface LockEntry {

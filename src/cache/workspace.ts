@@ -14,7 +14,15 @@ export type ManifestEntry = readonly [string, ContentHash, number];
 export type PathState =
   | { readonly kind: 'missing' }
   | { readonly kind: 'file'; readonly hash: ContentHash; readonly size: number }
-  | { readonly kind: 'dir'; readonly hash: ContentHash; readonly size: number; readonly manifest: readonly ManifestEntry[] };
+  | {
+      readonly kind: 'dir';
+      readonly hash: ContentHash;
+      readonly size: number;
+      readonly manifest: readonly ManifestEntry[];
+      /** Assumed from a lock file whose manifest is not in the cache: the file count, and the states of known paths inside. */
+      readonly files?: number;
+      readonly inner?: ReadonlyMap<string, PathState>;
+    };
 
 export function manifestBytes(manifest: readonly ManifestEntry[]): Buffer {
   return Buffer.from(canonicalJson(manifest));
@@ -80,6 +88,7 @@ export class Workspace {
     for (const [path, s] of this.assumed) {
       if (s.kind !== 'dir' || !rel.startsWith(`${path}/`)) continue;
       const inner = rel.slice(path.length + 1);
+      if (s.inner) return s.inner.get(inner) ?? { kind: 'missing' };
       const file = s.manifest.find(([p]) => p === inner);
       if (file) return { kind: 'file', hash: file[1], size: file[2] };
       const below = s.manifest.filter(([p]) => p.startsWith(`${inner}/`)).map(([p, h, n]) => [p.slice(inner.length + 1), h, n] as ManifestEntry);

@@ -20,7 +20,8 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ContentHash } from '../cache/hash.js';
 import { ignoreOutputs } from '../cache/gitignore.js';
-import type { LockOut } from '../cache/lockfile.js';
+import type { LockOut, LockState } from '../cache/lockfile.js';
+import type { PathState } from '../cache/workspace.js';
 import { keyRecord, lockEntryOf, lockState, recordOfLock, stageKey } from '../cache/key.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { edgeKey } from '../graph/build.js';
@@ -155,8 +156,13 @@ function assumeOutputs(state: ProjectState, outs: Readonly<Record<string, LockOu
       state.ws.assume(path, { kind: 'file', hash: out.hash as ContentHash, size: out.size });
       continue;
     }
-    const manifest = state.store.readManifest(out.hash as ContentHash) ?? [];
-    state.ws.assume(path, { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest });
+    const manifest = state.store.readManifest(out.hash as ContentHash);
+    if (manifest) state.ws.assume(path, { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest });
+    else {
+      // No cache (a fresh clone): the lock's file count, and the paths inside that other stages read.
+      const inner = new Map(Object.entries(out.inner ?? {}).map(([rel, s]): [string, PathState] => [rel, s.files === undefined ? { kind: 'file', hash: s.hash as ContentHash, size: s.size } : { kind: 'dir', hash: s.hash as ContentHash, size: s.size, manifest: [], files: s.files, inner: new Map() }]));
+      state.ws.assume(path, { kind: 'dir', hash: out.hash as ContentHash, size: out.size, manifest: [], files: out.files, inner });
+    }
   }
 }
 
@@ -240,6 +246,19 @@ export class Engine {
       for (const r of this.g.reasons.get(edgeKey(pred, stage.id)) ?? []) if (r.kind === 'path') upstream[r.dep.path] = { stage: pred, key: entry.key };
     }
     return upstream;
+  }
+
+  /** The paths inside a directory output that downstream stages read (relative to it), with their states now. */
+  private innerReads(stage: Stage, dir: string): Record<string, LockState> {
+    const inner: Record<string, LockState> = {};
+    for (const next of this.g.graph.successors(stage.id) ?? []) {
+      for (const r of this.g.reasons.get(edgeKey(stage.id, next)) ?? []) {
+        if (r.kind !== 'path' || r.out.path !== dir || r.dep.glob || !r.dep.path.startsWith(`${dir}/`)) continue;
+        const s = lockState(this.state.ws.state(r.dep.path));
+        if (s) inner[r.dep.path.slice(dir.length + 1)] = s;
+      }
+    }
+    return inner;
   }
 
   stage(id: StageId): Stage {
@@ -550,7 +569,8 @@ export class Engine {
       const s = ws.state(out.path);
       if (s.kind === 'missing') return `did not create its declared output "${out.path}"`;
       states.push({ out, s });
-      outs[out.path] = { ...lockState(s)!, cache: out.cache };
+      const inner = s.kind === 'dir' ? this.innerReads(stage, out.path) : {};
+      outs[out.path] = { ...lockState(s)!, cache: out.cache, ...(Object.keys(inner).length > 0 ? { inner } : {}) };
     }
     // Objects first, then the run-cache entry that points at them, then the
     // lock entry once the objects are on disk.

@@ -133,4 +133,33 @@ stages:
     expect(r.code).toBe(0);
     expect(rig.read('use.txt')).toBe('0.1\n');
   });
+
+  it('on a fresh clone, checks deps on files inside another stage\'s output directory (their hashes are in the lock)', () => {
+    const DIR = `params: [params.yaml]
+stages:
+  prep:
+    cmd: mkdir -p out && echo \${lr} > out/a.txt && echo fixed > out/b.txt
+    outs: [out/]
+  use:
+    cmd: cat out/a.txt > use.txt
+    deps: [out/a.txt]
+    outs: [use.txt]
+`;
+    rig = new Rig().write({ 'pipelines/p.yaml': DIR, 'params.yaml': 'lr: 0.1\n' });
+    expect(rig.run(['run']).code).toBe(0);
+    expect(rig.read('pipelines/p.lock')).toMatch(/inner:\n\s+a\.txt:\n\s+hash: /);
+    const clone = () => {
+      for (const p of ['.mlpipe', 'out', 'use.txt']) rmSync(join(rig.dir, p), { recursive: true, force: true });
+    };
+    clone();
+    expect(rig.run(['run', '--frozen']).code).toBe(0);
+    // The producer reran alone with a new param and its lock was committed; the consumer's was not.
+    rig.write({ 'params.yaml': 'lr: 0.2\n' });
+    expect(rig.run(['run', 'p:prep', '--single']).code).toBe(0);
+    clone();
+    const r = rig.run(['run', '--frozen']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: --frozen: the lock files are stale for p:use');
+    expect(r.stderr).toMatch(/p:use: would run: upstream p:prep produced new data: out\/a\.txt/);
+  });
 });
