@@ -107,7 +107,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('gc')
-    .description('delete cache objects that no lock file or run-cache entry references')
+    .description('delete cache objects that no lock file, run-cache entry or registered model version references')
     .option('--dry-run', 'report what would be deleted')
     .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
       const { runGc } = await import('./gc.js');
