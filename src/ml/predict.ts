@@ -26,7 +26,7 @@ export async function modelOutputs(tf: Tf, model: LayersModel, encoded: Encoded)
 }
 
 /** The label (classification: the most probable class) or value of each output row. */
-export function decisions(pre: Preprocess, outputs: readonly (readonly number[])[]): (string | number)[] {
+function decisions(pre: Preprocess, outputs: readonly (readonly number[])[]): (string | number)[] {
   if (pre.task === 'regression') return outputs.map((o) => o[0]!);
   return outputs.map((o) => {
     let best = 0;

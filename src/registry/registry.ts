@@ -18,8 +18,8 @@ import lockfile from 'proper-lockfile';
 import { isMap, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
-export const REGISTRY_DIR = 'registry';
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+const REGISTRY_DIR = 'registry';
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 export const ALIAS_PATTERN = /^[a-z][a-z0-9._-]*$/;
 
 export interface Retirement {
@@ -62,7 +62,7 @@ export class RegistryError extends Error {
   }
 }
 
-export function registryFile(root: string, name: string): string {
+function registryFile(root: string, name: string): string {
   return join(root, REGISTRY_DIR, `${name}.yaml`);
 }
 
@@ -70,7 +70,7 @@ const HEADER = (name: string) =>
   `# mlpipe model registry for "${name}": versions, aliases and retirements.\n# Written by mlpipe (register action, mlpipe models); commit it. Model bytes live in the cache under each version's hash.\n`;
 
 /** The file's text for a record: fixed field order, aliases sorted, versions in order. */
-export function registryText(record: ModelRecord): string {
+function registryText(record: ModelRecord): string {
   const aliases = Object.fromEntries(Object.entries(record.aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const order: (keyof ModelVersion)[] = ['version', 'hash', 'registered_at', 'commit', 'pipeline', 'stage', 'lock', 'source', 'produced_by', 'metrics', 'params', 'retired'];
   const versions = record.versions.map((v) => Object.fromEntries(order.filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
