@@ -426,6 +426,42 @@ describe('serve', () => {
     await s.stop();
   }, 30_000);
 
+  it('serves a regression model with a categorical column: numbers out, unknown categories refused, a summary of predicted values', async () => {
+    const rows = Array.from({ length: 240 }, (_, i) => {
+      const x = (i % 40) / 4;
+      const city = ['north', 'south', 'east'][i % 3]!;
+      return `${x},${city},${(2 * x + (city === 'north' ? 5 : city === 'south' ? -3 : 0)).toFixed(3)}`;
+    });
+    const reg = new Rig().write({
+      'data/r.csv': `x,city,y\n${rows.join('\n')}\n`,
+      'pipelines/p.yaml': `stages:\n  train:\n    uses: mlpipe/train\n    with: { train: data/r.csv, label: y, task: regression, epochs: 20, seed: 1, out: models/r }\n    deps: [data/r.csv]\n    outs: [models/r/]\n`,
+    });
+    try {
+      expect(reg.runJson().code).toBe(0);
+      const child = spawn(process.execPath, [BIN, 'serve', 'models/r', '--port', '0'], { cwd: reg.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const exit = new Promise((r) => child.on('close', r));
+      const end = Date.now() + 20_000;
+      while (!/ on (http:\/\/\S+) /.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const url = / on (http:\/\/\S+) /.exec(err)![1]!;
+      const post = (body: unknown) => fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const ok = await post({ dataframe_records: [{ x: 2, city: 'north' }, { x: 2, city: 'south' }] });
+      expect(ok.status).toBe(200);
+      const [north, south] = (await ok.json()).predictions;
+      expect(typeof north).toBe('number');
+      expect(north).toBeGreaterThan(south);
+      const unknown = await post({ dataframe_records: [{ x: 2, city: 'west' }] });
+      expect(unknown.status).toBe(400);
+      expect((await unknown.json()).message).toBe('row 0: column "city" has the unknown category "west" (known: east, north, south)');
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/mlpipe_serve_prediction_value_count 2/);
+      child.kill('SIGTERM');
+      expect(await exit).toBe(143);
+    } finally {
+      reg.cleanup();
+    }
+  }, 60_000);
+
   it('a retired version is refused with the reason, and cannot be promoted', async () => {
     const r = rig.run(['models', 'retire', 'flowers@production', '--reason', 'drift on the spring batch']);
     expect(r.code, r.stderr).toBe(0);
