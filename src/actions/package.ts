@@ -4,9 +4,10 @@
 // example in MLflow's dataframe_split form, and metadata (name, version and
 // hash when registered, task, classes, versions of mlpipe and TensorFlow.js).
 // Deterministic: the same model and inputs give the same bytes.
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionError } from './errors.js';
+import { readJsonObject } from './json-files.js';
 import { writeOutput } from './output.js';
 import type { Preprocess } from '../ml/features.js';
 import { MODEL_FILES } from '../ml/model-files.js';
@@ -22,22 +23,8 @@ export interface PackageInputs {
   readonly out: string;
 }
 
-function readJson<T>(file: string, what: string): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ActionError(`${what}: ${file} is ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable (${(e as Error).message})`}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new ActionError(`${what}: ${file} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
 export function packageModel(inputs: PackageInputs, log: (line: string) => void): void {
-  const pre = readJson<Preprocess>(join(inputs.model, 'preprocess.json'), `${inputs.model} is not a model directory mlpipe/train wrote`);
+  const pre = readJsonObject(join(inputs.model, 'preprocess.json'), `${inputs.model} is not a model directory mlpipe/train wrote`) as unknown as Preprocess;
   const signature = signatureOf(pre);
   rmSync(inputs.out, { recursive: true, force: true });
   for (const f of MODEL_FILES) {
@@ -55,7 +42,7 @@ export function packageModel(inputs: PackageInputs, log: (line: string) => void)
     const rows = table.rows.slice(0, inputs.example_rows ?? 3).map((r) => at.map((i, j) => (signature.inputs[j]!.type === 'double' ? Number(r[i]) : r[i])));
     writeOutput(join(inputs.out, 'input_example.json'), `${JSON.stringify({ dataframe_split: { columns: signature.inputs.map((c) => c.name), data: rows } }, null, 2)}\n`);
   }
-  const registered = inputs.registration ? readJson<{ name: string; version: number; hash: string }>(inputs.registration, `${inputs.registration} is not a receipt mlpipe/register wrote`) : undefined;
+  const registered = inputs.registration ? (readJsonObject(inputs.registration, `${inputs.registration} is not a receipt mlpipe/register wrote`) as { name: string; version: number; hash: string }) : undefined;
   const metadata = {
     format: 'mlpipe-package',
     format_version: 1,

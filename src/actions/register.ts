@@ -5,10 +5,11 @@
 // git commit — stores its bytes in the cache, moves
 // the given aliases to it, and writes a small receipt naming the version.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { ActionContext } from './launch.js';
 import { ActionError } from './errors.js';
+import { readJsonObject, topLevelNumbers } from './json-files.js';
 import { writeOutput } from './output.js';
 import { MODEL_FILES } from '../ml/model-files.js';
 import { storeModelDir } from '../registry/model-store.js';
@@ -22,18 +23,6 @@ export interface RegisterInputs {
   readonly out: string;
 }
 
-/** The top-level numbers of a metrics file (per-class tables and matrices left out). */
-function numbers(file: string): Record<string, number> {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ActionError(`${file}: not a JSON metrics file (${(e as Error).message})`);
-  }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new ActionError(`${file}: a metrics file is a JSON object`);
-  return Object.fromEntries(Object.entries(data).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
-}
-
 function gitCommit(root: string): string | undefined {
   const r = spawnSync('git', ['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: root, encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
@@ -45,14 +34,15 @@ export async function register(inputs: RegisterInputs, context: ActionContext, l
   if (lacking.length > 0) throw new ActionError(`${inputs.model} is not a model directory mlpipe/train or mlpipe/package wrote: ${lacking.join(', ')} missing`);
   try {
     const hash = await storeModelDir(context.root, rel);
-    const metrics = inputs.metrics ? numbers(inputs.metrics) : undefined;
+    const metrics = inputs.metrics ? topLevelNumbers(readJsonObject(inputs.metrics, 'the metrics to record with the version')) : undefined;
     const aliases = inputs.aliases ?? [];
     const trim = (p: string) => p.replace(/\/+$/, '');
     const producer = Object.entries(context.upstream ?? {}).find(([dep]) => trim(dep) === rel || rel.startsWith(`${trim(dep)}/`))?.[1];
+    const commit = gitCommit(context.root);
     const { version, existing } = await updateModel(context.root, inputs.name, (current) => {
       const r = withVersion(
         current,
-        { hash, registered_at: new Date().toISOString(), commit: gitCommit(context.root), pipeline: context.pipeline, stage: context.stage, lock: context.lock, source: rel, produced_by: producer, metrics, params: context.params },
+        { hash, registered_at: new Date().toISOString(), commit, pipeline: context.pipeline, stage: context.stage, lock: context.lock, source: rel, produced_by: producer, metrics, params: context.params },
         aliases,
       );
       return { record: r.record, result: r };

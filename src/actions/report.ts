@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ActionContext } from './launch.js';
 import { ActionError } from './errors.js';
+import { readJsonObject, topLevelNumbers } from './json-files.js';
 import { writeOutput } from './output.js';
 import { confusionSpec, curvesSpec, driftSpec, renderSvg, type Row } from '../html-report/charts.js';
 import { aliasesOf, parseRegistry, type ModelRecord } from '../registry/registry.js';
@@ -26,18 +27,6 @@ export interface ReportInputs {
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function readJson(file: string, what: string): Record<string, unknown> {
-  try {
-    const data = JSON.parse(readFileSync(file, 'utf8'));
-    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('not a JSON object');
-    return data as Record<string, unknown>;
-  } catch (e) {
-    throw new ActionError(`${file} is not ${what}: ${(e as Error).message}`);
-  }
-}
-
-const numbersOf = (data: Record<string, unknown>) => Object.entries(data).filter((e): e is [string, number] => typeof e[1] === 'number');
-
 function table(head: readonly string[], rows: readonly (readonly unknown[])[], cls = ''): string {
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'string' && c.startsWith('<') ? c : esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
@@ -46,7 +35,7 @@ const figure = (svg: string, caption?: string) => `<figure>${svg.replace(/^<\?xm
 const badge = (ok: boolean, text: string) => `<span class="badge ${ok ? 'ok' : 'bad'}">${esc(text)}</span>`;
 
 function metricsSection(files: readonly string[]): string {
-  const parts = files.map((f) => `<h3>${esc(f)}</h3>${table(['metric', 'value'], numbersOf(readJson(f, 'a JSON metrics file')))}`);
+  const parts = files.map((f) => `<h3>${esc(f)}</h3>${table(['metric', 'value'], Object.entries(topLevelNumbers(readJsonObject(f, 'the report\'s metrics'))))}`);
   return `<section id="metrics"><h2>Metrics</h2><div class="grid">${parts.map((p) => `<div>${p}</div>`).join('')}</div></section>`;
 }
 
@@ -67,13 +56,13 @@ async function historySection(file: string): Promise<string> {
 }
 
 async function evaluationSection(file: string): Promise<string> {
-  const data = readJson(file, 'an evaluation metrics file');
+  const data = readJsonObject(file, 'the report\'s evaluation (the metrics mlpipe/evaluate wrote)');
   const parts: string[] = [];
   const cm = data.confusion_matrix as { labels: string[]; matrix: number[][] } | undefined;
   if (cm?.labels && cm.matrix) parts.push(figure(await renderSvg(confusionSpec(cm.labels, cm.matrix)), 'rows: true class, columns: predicted class'));
   const perClass = data.per_class as Record<string, Record<string, number>> | undefined;
   if (perClass) parts.push(`<div>${table(['class', 'precision', 'recall', 'F1', 'support'], Object.entries(perClass).map(([c, m]) => [c, m.precision, m.recall, m.f1, m.support]))}</div>`);
-  const headline = numbersOf(data).filter(([k]) => k !== 'rows');
+  const headline = Object.entries(topLevelNumbers(data)).filter(([k]) => k !== 'rows');
   return `<section id="evaluation"><h2>Evaluation</h2><p>${headline.map(([k, v]) => `<b>${esc(k)}</b> ${esc(v)}`).join(' · ')} on ${esc(data.rows ?? '?')} rows (${esc(file)}).</p><div class="grid">${parts.join('')}</div></section>`;
 }
 
@@ -94,7 +83,7 @@ interface MonitorReport {
 }
 
 async function monitorSection(file: string): Promise<string> {
-  const m = readJson(file, 'a report mlpipe/monitor wrote') as unknown as MonitorReport;
+  const m = readJsonObject(file, 'the report\'s drift section (the report mlpipe/monitor wrote)') as unknown as MonitorReport;
   if (!m.feature_drift || !m.rows) throw new ActionError(`${file} is not a report mlpipe/monitor wrote (no feature_drift)`);
   const rows = Object.entries(m.feature_drift).map(([f, d]) => {
     const q = m.data_quality.features[f] ?? {};
@@ -106,7 +95,7 @@ async function monitorSection(file: string): Promise<string> {
     charts.push(figure(await renderSvg(driftSpec(f, `${d.method} ${d.score} — ${d.drifted ? 'drift' : 'no drift'}`, d.histogram.bins, d.histogram.reference, d.histogram.current))));
   }
   const schema = m.data_quality.schema;
-  const quality = m.model_quality ? `<h3>Model quality on current data</h3>${table(['metric', 'value'], numbersOf(m.model_quality as Record<string, unknown>))}` : '';
+  const quality = m.model_quality ? `<h3>Model quality on current data</h3>${table(['metric', 'value'], Object.entries(topLevelNumbers(m.model_quality)))}` : '';
   return `<section id="drift"><h2>Drift and data quality</h2>
 <p>${badge(!m.dataset_drift, m.dataset_drift ? 'dataset drift' : 'no dataset drift')} ${esc(m.drifted_features)} of ${esc(m.features)} features drifted (share ${esc(m.drift_share)}, threshold ${esc(m.drift_share_threshold)}) — current ${esc(m.current)} (${esc(m.rows.current)} rows) against reference ${esc(m.reference)} (${esc(m.rows.reference)} rows).</p>
 ${schema.missing_columns.length || schema.extra_columns.length ? `<p>${badge(false, 'schema change')} missing: ${esc(schema.missing_columns.join(', ') || 'none')}; extra: ${esc(schema.extra_columns.join(', ') || 'none')}</p>` : ''}

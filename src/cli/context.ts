@@ -69,6 +69,12 @@ export class CliContext {
     return sortDiagnostics(diagnostics).map(diagnosticJson);
   }
 
+  /** An error with no place in a file (a model reference, an option): "error: message", a suggestion, exit code 2. */
+  error(message: string, suggestion?: string): number {
+    this.log(`${this.colors.red('error')}: ${message}${suggestion ? `\n  ${suggestion}` : ''}`);
+    return EXIT.invalid;
+  }
+
   /** A command that cannot go on: print why and return exit code 2. */
   fail(diagnostics: readonly Diagnostic[]): number {
     if (this.json) this.out(JSON.stringify({ ok: false, diagnostics: this.diagnosticsJson(diagnostics) }, null, 2));

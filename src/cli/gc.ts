@@ -39,8 +39,7 @@ export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv
       for (const name of modelNames(session.root)) for (const v of readModel(session.root, name)?.versions ?? []) for (const h of versionObjects(state.store, v.hash as ContentHash)) keep.add(h);
     } catch (e) {
       if (!(e instanceof RegistryError)) throw e;
-      ctx.log(`error: ${e.message}\n  gc deletes nothing while a registry file cannot be read (its versions' objects must be kept)`);
-      return EXIT.invalid;
+      return ctx.error(e.message, 'gc deletes nothing while a registry file cannot be read (its versions\' objects must be kept)');
     }
     let removed = 0;
     let freed = 0;

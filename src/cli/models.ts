@@ -25,8 +25,7 @@ async function guarded(ctx: CliContext, body: () => Promise<number> | number): P
   } catch (e) {
     if (!(e instanceof RegistryError)) throw e;
     if (ctx.json) ctx.out(JSON.stringify({ ok: false, error: e.message, suggestion: e.suggestion }, null, 2));
-    ctx.log(`${ctx.colors.red('error')}: ${e.message}${e.suggestion ? `\n  ${e.suggestion}` : ''}`);
-    return EXIT.invalid;
+    return ctx.error(e.message, e.suggestion);
   }
 }
 

@@ -5,7 +5,7 @@
 // mlpipe/train wrote. SIGTERM/SIGINT close the server gracefully: no new
 // connections, in-flight requests answered, the request log flushed; then exit
 // 143/130.
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chooseBackend } from '../ml/backend.js';
 import { signatureOf } from '../ml/signature.js';
@@ -58,10 +58,7 @@ async function locate(root: string | undefined, cwd: string, text: string): Prom
 }
 
 export async function runServe(ctx: CliContext, model: string, options: ServeOptions): Promise<number> {
-  const fail = (message: string, suggestion?: string) => {
-    ctx.log(`${ctx.colors.red('error')}: ${message}${suggestion ? `\n  ${suggestion}` : ''}`);
-    return EXIT.invalid;
-  };
+  const fail = (message: string, suggestion?: string) => ctx.error(message, suggestion);
   const port = Number(options.port ?? 5000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port ${options.port} is not a port number (0–65535; 0 picks a free one)`);
   const bodyLimit = bytes(options.maxBody ?? '5mb');
@@ -94,7 +91,17 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
   // package's signature.json is the same, written for other consumers).
   const signature = signatureOf(predictor.pre);
 
-  const log = options.log ? createWriteStream(resolve(ctx.cwd, options.log), { flags: 'a' }) : undefined;
+  // The request log is opened now, so that a bad path is an error before anything listens.
+  let logFd: number | undefined;
+  if (options.log) {
+    try {
+      logFd = openSync(resolve(ctx.cwd, options.log), 'a');
+    } catch (e) {
+      return fail(`cannot open the request log ${options.log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'give a file in an existing, writable directory');
+    }
+  }
+  const log = logFd === undefined ? undefined : createWriteStream('', { fd: logFd });
+  log?.on('error', (e) => ctx.log(`mlpipe serve: the request log ${options.log} could not be written: ${e.message}`));
   const { buildApp } = await import('../serve/app.js');
   const { app } = buildApp(
     { signature, info: { mlpipe: mlpipeVersion(), tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend, ...located.info }, predict: (t) => predictor.predict(t) },

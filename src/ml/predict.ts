@@ -4,14 +4,14 @@
 // evaluate, monitor and serve share.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { encode, type Cell, type Encoded, type Preprocess } from './features.js';
+import { loadModel } from './model-files.js';
+import type { Tf } from './tf.js';
 
 /** Checked input rows in the model's column order. */
 export interface InputTable {
   readonly columns: readonly string[];
   readonly rows: readonly (readonly Cell[])[];
 }
-import { loadModel } from './model-files.js';
-import type { Tf } from './tf.js';
 
 /** The model's output rows for encoded input. */
 export async function modelOutputs(tf: Tf, model: LayersModel, encoded: Encoded): Promise<number[][]> {

@@ -5,6 +5,7 @@
 // model, written into packages, and used by `mlpipe serve` to check every
 // request before it reaches the model.
 import type { Preprocess } from './features.js';
+import type { InputTable } from './predict.js';
 
 export interface SignatureColumn {
   readonly name: string;
@@ -59,7 +60,7 @@ export interface InputFrame {
  * ids); a missing column or a wrong type is an error naming the row and
  * column. `absent` marks a value a row did not have at all.
  */
-export function tableOf(sig: Signature, frame: InputFrame, absent?: unknown): { columns: string[]; rows: (string | number)[][] } | { error: string } {
+export function tableOf(sig: Signature, frame: InputFrame, absent?: unknown): InputTable | { error: string } {
   const model = () => sig.inputs.map((c) => `${c.name} (${c.type})`).join(', ');
   const at = sig.inputs.map((c) => frame.columns.indexOf(c.name));
   const lacking = at.indexOf(-1);

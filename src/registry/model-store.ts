@@ -4,13 +4,15 @@
 // still has exactly those bytes, else restored from the cache into
 // .mlpipe/models/<hash>/ (every object verified first).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CacheStore } from '../cache/store.js';
 import { StatIndex } from '../cache/stat-index.js';
 import { Workspace } from '../cache/workspace.js';
 import { initHashing, type ContentHash } from '../cache/hash.js';
 import { RegistryError, type ModelVersion } from './registry.js';
 
+// The project's state directory (STATE_DIR of pipeline/project.ts, which is not
+// imported for one constant: it would bring the whole pipeline loader along).
 const stateDir = (root: string) => join(root, '.mlpipe');
 
 /** Where versions restored for serving are placed (one directory per hash; gc empties it). */
@@ -38,7 +40,7 @@ export async function fetchModelDir(root: string, name: string, v: ModelVersion)
   if (here.kind === 'dir' && here.hash === v.hash) return join(root, v.source);
   const store = new CacheStore(stateDir(root));
   const dest = join(restoredModelsDir(root), v.hash);
-  const restored = existsSync(dest) ? await dirState(root, `.mlpipe/models/${v.hash}`) : undefined;
+  const restored = existsSync(dest) ? await dirState(root, relative(root, dest).split('\\').join('/')) : undefined;
   if (restored?.kind === 'dir' && restored.hash === v.hash) return dest;
   if (store.restore(v.hash as ContentHash, true, dest)) return dest;
   throw new RegistryError(

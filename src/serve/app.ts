@@ -9,23 +9,24 @@
 // appended to a JSON-lines log (its columns, `_prediction` and `_time`) that
 // mlpipe/monitor can read as current data.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { Signature } from '../ml/signature.js';
+import type { InputTable } from '../ml/predict.js';
+import type { InputFrame, Signature } from '../ml/signature.js';
 import { tableOf } from '../ml/signature.js';
 import { ServeMetrics } from './metrics.js';
-import { frameOfCsv, frameOfJson, MISSING_KEY, PayloadError, type Frame } from './payload.js';
+import { frameOfCsv, frameOfJson, MISSING_KEY, PayloadError } from './payload.js';
 
 export interface ServedModel {
   readonly signature: Signature;
   /** What GET /version reports about the model. */
   readonly info: Record<string, unknown>;
-  predict(table: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | number)[])[] }): Promise<(string | number)[]>;
+  predict(table: InputTable): Promise<(string | number)[]>;
 }
 
 export interface AppOptions {
   /** Largest accepted body in bytes. */
   readonly bodyLimit: number;
   /** Called with every scored request's checked input columns and predictions (the request log). */
-  readonly onScored?: (inputs: { readonly columns: readonly string[]; readonly rows: readonly (readonly (string | number)[])[] }, predictions: readonly (string | number)[]) => void;
+  readonly onScored?: (inputs: InputTable, predictions: readonly (string | number)[]) => void;
 }
 
 const REASONS: Record<number, string> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
@@ -90,7 +91,7 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
   });
 
   app.post('/invocations', async (req, reply) => {
-    const frame = typeof req.headers['content-type'] === 'string' && /csv/.test(req.headers['content-type']) ? (req.body as Frame) : frameOfJson(model.signature, req.body);
+    const frame = typeof req.headers['content-type'] === 'string' && /csv/.test(req.headers['content-type']) ? (req.body as InputFrame) : frameOfJson(model.signature, req.body);
     const table = tableOf(model.signature, frame, MISSING_KEY);
     if ('error' in table) throw new PayloadError(table.error);
     const predictions = await model.predict(table);

@@ -5,13 +5,8 @@
 // column order; `inputs` may also be columnar: {col: [values]}), or CSV
 // (text/csv with a header row). Anything else is a client error with a message.
 import { parse } from 'csv-parse/sync';
-import type { Signature } from '../ml/signature.js';
+import type { InputFrame, Signature } from '../ml/signature.js';
 
-/** Column names and rows of values in that order (a row may be shorter when a record lacks a key). */
-export interface Frame {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly unknown[])[];
-}
 export class PayloadError extends Error {}
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
@@ -22,7 +17,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export const MISSING_KEY: unique symbol = Symbol('missing key');
 
 /** Rows given as objects keyed by column: the union of their keys, in first-seen order. */
-function fromRecords(records: readonly Record<string, unknown>[]): Frame {
+function fromRecords(records: readonly Record<string, unknown>[]): InputFrame {
   const index = new Map<string, number>();
   for (const r of records) for (const k of Object.keys(r)) if (!index.has(k)) index.set(k, index.size);
   const columns = [...index.keys()];
@@ -30,7 +25,7 @@ function fromRecords(records: readonly Record<string, unknown>[]): Frame {
 }
 
 /** Rows given as arrays in the signature's column order (or one value for a one-column model). */
-function fromArrays(sig: Signature, rows: readonly unknown[], key: string): Frame {
+function fromArrays(sig: Signature, rows: readonly unknown[], key: string): InputFrame {
   const columns = sig.inputs.map((c) => c.name);
   return {
     columns,
@@ -44,7 +39,7 @@ function fromArrays(sig: Signature, rows: readonly unknown[], key: string): Fram
   };
 }
 
-function fromSplit(split: unknown): Frame {
+function fromSplit(split: unknown): InputFrame {
   if (!isObject(split) || !Array.isArray(split.columns) || !Array.isArray(split.data)) throw new PayloadError('dataframe_split must be {"columns": [...], "data": [[...], ...]}');
   const columns = split.columns as unknown[];
   if (!columns.every((c) => typeof c === 'string')) throw new PayloadError('dataframe_split.columns must be column names (strings)');
@@ -55,7 +50,7 @@ function fromSplit(split: unknown): Frame {
   return { columns: columns as string[], rows: rows as unknown[][] };
 }
 
-function fromColumns(inputs: Record<string, unknown>): Frame {
+function fromColumns(inputs: Record<string, unknown>): InputFrame {
   const cols = Object.entries(inputs);
   const lengths = new Set(cols.map(([, v]) => (Array.isArray(v) ? v.length : -1)));
   if (lengths.has(-1) || lengths.size > 1) throw new PayloadError('columnar inputs must map every column to a list of values, all of the same length');
@@ -64,7 +59,7 @@ function fromColumns(inputs: Record<string, unknown>): Frame {
 }
 
 /** The frame of a parsed JSON body. */
-export function frameOfJson(sig: Signature, body: unknown): Frame {
+export function frameOfJson(sig: Signature, body: unknown): InputFrame {
   if (!isObject(body)) throw new PayloadError(`the body must be a JSON object with one of ${FORMATS.join(', ')}`);
   const given = FORMATS.filter((f) => f in body);
   if (given.length !== 1) {
@@ -87,7 +82,7 @@ export function frameOfJson(sig: Signature, body: unknown): Frame {
 }
 
 /** The frame of a CSV body with a header row. */
-export function frameOfCsv(text: string): Frame {
+export function frameOfCsv(text: string): InputFrame {
   let records: string[][];
   try {
     records = parse(text, { skip_empty_lines: true, bom: true, trim: true }) as string[][];

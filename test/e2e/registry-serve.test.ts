@@ -479,5 +479,8 @@ describe('serve', () => {
     const unknown = new Server(['trees@production']);
     expect(await unknown.exit).toBe(2);
     expect(unknown.stderr).toContain('no model named "trees" in the registry');
+    const badLog = new Server(['build/flowers', '--log', 'no/such/dir/log.jsonl']);
+    expect(await badLog.exit).toBe(2);
+    expect(badLog.stderr).toContain('error: cannot open the request log no/such/dir/log.jsonl: ENOENT');
   }, 30_000);
 });
