@@ -1,6 +1,6 @@
 // Test rig for end-to-end tests: a temp project directory, files written into
 // it, and the built CLI run in it as a user would run it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import Ajv from 'ajv';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,4 +99,41 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
 /** "file:line:col: error: message" lines of a run's stderr. */
 export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => /^\S+:\d+:\d+: (error|warning): /.test(l));
+}
+
+/** `mlpipe serve ARGS` in the background (on a free port of 127.0.0.1); `ready()` resolves once it listens. */
+export class ServeProcess {
+  readonly child: ChildProcess;
+  stderr = '';
+  url = '';
+  readonly exit: Promise<number | null>;
+
+  constructor(cwd: string, args: string[]) {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    this.child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  async ready(ms = 20_000): Promise<this> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = / on (http:\/\/[^ ]+) /.exec(this.stderr);
+      if (m) {
+        this.url = m[1]!;
+        return this;
+      }
+      if (this.child.exitCode !== null || Date.now() > end) throw new Error(`server did not start: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  post(body: string, type = 'application/json') {
+    return fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': type }, body });
+  }
+
+  async stop(): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    return this.exit;
+  }
 }

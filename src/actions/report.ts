@@ -12,7 +12,7 @@ import { ActionError } from './errors.js';
 import { readJsonObject, topLevelNumbers } from './json-files.js';
 import { writeOutput } from './output.js';
 import { confusionSpec, curvesSpec, driftSpec, renderSvg, type Row } from '../html-report/charts.js';
-import { aliasesOf, parseRegistry, type ModelRecord } from '../registry/registry.js';
+import { aliasesOf, parseRegistryFile, type ModelRecord } from '../registry/registry.js';
 import { mlpipeVersion } from '../util/version.js';
 
 export interface ReportInputs {
@@ -105,16 +105,10 @@ ${table(['feature', 'type', 'test', 'score', 'drift when', 'verdict', 'PSI', 'mi
 }
 
 function registrySection(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ActionError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
   const name = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
   let record: ModelRecord;
   try {
-    record = parseRegistry(text, file, name);
+    record = parseRegistryFile(file, file, name);
   } catch (e) {
     throw new ActionError((e as Error).message);
   }

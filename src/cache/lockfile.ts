@@ -64,11 +64,16 @@ export function readLockFile(root: string, path: string, cache?: ParseCache): { 
   const empty: LockFileData = { schema: 1, stages: {} };
   if (!existsSync(path)) return { lock: empty, diagnostics: [] };
   const read = readYamlFile(path, displayPath(root, path), cache);
-  if (!read.file || read.diagnostics.some((d) => d.severity === 'error')) return { lock: empty, diagnostics: read.diagnostics };
+  if (!read.file || read.diagnostics.some((d) => d.severity === 'error')) return { lock: empty, diagnostics: read.diagnostics.map(withLockSuggestion) };
   if (read.file.data === null) return { lock: empty, diagnostics: [] };
   const diagnostics = checkAgainst(validateLock, read.file);
-  if (diagnostics.length > 0) return { lock: empty, diagnostics };
+  if (diagnostics.length > 0) return { lock: empty, diagnostics: diagnostics.map(withLockSuggestion) };
   return { lock: read.file.data as LockFileData, diagnostics: [] };
+}
+
+/** Lock files are mlpipe's to write: the way out of a broken one is to restore or regenerate it. */
+function withLockSuggestion(d: Diagnostic): Diagnostic {
+  return d.suggestion ? d : { ...d, suggestion: 'lock files are written by "mlpipe run": restore this one from git (git checkout -- FILE), or delete it and run again' };
 }
 
 /** A string as a plain YAML scalar when that cannot be misread, else JSON (a valid YAML double-quoted scalar). */

@@ -12,6 +12,19 @@ import { dirname, join } from 'node:path';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
 import { ensureDirAsync } from '../util/dirs.js';
 import { manifestBytes, type ManifestEntry, type PathState } from './workspace.js';
+import type { RootGuard } from '../util/root-guard.js';
+
+/** A manifest's path of a file inside its directory: relative, "/"-separated, no "." or ".." parts. */
+function safeManifestPath(rel: unknown): boolean {
+  return typeof rel === 'string' && rel !== '' && !rel.includes('\0') && rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+function isManifest(data: unknown): data is ManifestEntry[] {
+  return (
+    Array.isArray(data) &&
+    data.every((e) => Array.isArray(e) && e.length === 3 && safeManifestPath(e[0]) && typeof e[1] === 'string' && /^[0-9a-f]{32}$/.test(e[1]) && Number.isInteger(e[2]) && e[2] >= 0)
+  );
+}
 
 /** How restored files are placed in the workspace. */
 export type LinkMode = 'copy' | 'hardlink' | 'symlink';
@@ -44,7 +57,15 @@ export class CacheStore {
   private unsynced: string[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
-  constructor(stateDir: string, readonly link: LinkMode = 'copy') {
+  /**
+   * `guard`: restores into the workspace are refused (OutsideRootError) when
+   * the destination's directory leads outside the project.
+   */
+  constructor(
+    stateDir: string,
+    readonly link: LinkMode = 'copy',
+    private readonly guard?: RootGuard,
+  ) {
     this.objects = join(stateDir, 'cache', 'objects');
   }
 
@@ -113,11 +134,15 @@ export class CacheStore {
       this.corrupt.push(hash);
       return undefined;
     }
+    // Content-addressed, but not trusted: its paths are checked before any is used (a crafted
+    // manifest must not place a file outside the directory it restores).
+    let data: unknown;
     try {
-      return JSON.parse(bytes.toString('utf8')) as ManifestEntry[];
+      data = JSON.parse(bytes.toString('utf8'));
     } catch {
       return undefined;
     }
+    return isManifest(data) ? data : undefined;
   }
 
   /**
@@ -161,9 +186,11 @@ export class CacheStore {
 
   /**
    * Restores a file or directory output to `dest`, verifying every object first.
-   * Returns false (and changes nothing) when an object is missing or corrupt.
+   * Returns false (and changes nothing) when an object is missing or corrupt;
+   * throws OutsideRootError when `dest`'s directory leads outside the project.
    */
   restore(hash: ContentHash, isDir: boolean, dest: string): boolean {
+    this.guard?.checkParent(dest);
     if (!isDir) {
       if (!this.verify(hash)) return false;
       rmSync(dest, { recursive: true, force: true });

@@ -5,11 +5,11 @@
 import { rmSync } from 'node:fs';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';
-import { ProjectLock } from '../run/project-lock.js';
+
 import { modelNames, readModel, RegistryError } from '../registry/registry.js';
 import { restoredModelsDir, versionObjects } from '../registry/model-store.js';
 import { EXIT, type CliContext } from './context.js';
-import { openSession } from './session.js';
+import { openLockedSession } from './session.js';
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -23,10 +23,10 @@ function human(bytes: number): string {
 }
 
 export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv: string[]): Promise<number> {
-  const session = await openSession(ctx, { targets: [], mode: 'upstream' });
-  if (Array.isArray(session)) return ctx.fail(session);
+  const opened = await openLockedSession(ctx, { targets: [], mode: 'upstream' }, argv);
+  if (Array.isArray(opened)) return ctx.fail(opened);
+  const { session, lock } = opened;
   const { state } = session;
-  const lock = await ProjectLock.acquire(state.stateDir, ['mlpipe', ...argv].join(' '), (h) => ctx.log(`waiting for another mlpipe on this project to finish (pid ${h.pid}: ${h.command})`));
   try {
     const keep = new Set<string>();
     const mark = (out: LockOut) => {
@@ -39,6 +39,7 @@ export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv
       for (const name of modelNames(session.root)) for (const v of readModel(session.root, name)?.versions ?? []) for (const h of versionObjects(state.store, v.hash as ContentHash)) keep.add(h);
     } catch (e) {
       if (!(e instanceof RegistryError)) throw e;
+      if (e.diagnostics) ctx.report(e.diagnostics);
       return ctx.error(e.message, 'gc deletes nothing while a registry file cannot be read (its versions\' objects must be kept)');
     }
     let removed = 0;

@@ -24,6 +24,7 @@ async function guarded(ctx: CliContext, body: () => Promise<number> | number): P
     return await body();
   } catch (e) {
     if (!(e instanceof RegistryError)) throw e;
+    if (e.diagnostics) return ctx.fail(e.diagnostics);
     if (ctx.json) ctx.out(JSON.stringify({ ok: false, error: e.message, suggestion: e.suggestion }, null, 2));
     return ctx.error(e.message, e.suggestion);
   }

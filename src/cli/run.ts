@@ -79,7 +79,11 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
   try {
     // Planned afresh after the lock is ours: whatever the other process did is seen.
     const session = await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
-    if (Array.isArray(session)) return { kind: 'invalid', diagnostics: session };
+    if (Array.isArray(session)) {
+      lock?.release(true);
+      lock = undefined;
+      return { kind: 'invalid', diagnostics: session };
+    }
     await hooks.onPlanned?.(session);
     const engineOptions = { jobs, force: options.force === true, forced: session.targeted, keepGoing: options.keepGoing === true, argv, ...(hooks.skipFailed ? { skipFailed: hooks.skipFailed } : {}) };
     if (options.dryRun || options.frozen) {

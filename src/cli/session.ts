@@ -10,6 +10,7 @@ import { openState, type ProjectState } from '../run/state.js';
 import { initHashing } from '../cache/hash.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
 import { STATE_DIR } from '../pipeline/project.js';
+import { ProjectLock } from '../run/project-lock.js';
 import { join } from 'node:path';
 import type { CliContext } from './context.js';
 
@@ -63,7 +64,26 @@ export async function openSession(ctx: CliContext, options: SessionOptions): Pro
   const targeted = new Set(options.targets.length > 0 ? selectStages(result.graph, options.targets, 'single').ids : []);
   await hashing;
   const state = await openState(found.root, result.pipelines, parseCache);
-  if (hasErrors(state.locks.diagnostics)) return state.locks.diagnostics;
+  const stateErrors = [...state.configDiagnostics, ...state.locks.diagnostics];
+  if (hasErrors(stateErrors)) return stateErrors;
   ctx.report(result.diagnostics); // warnings
   return { root: found.root, g: result.graph, selected: selection.ids, targeted, state, pipelines: result.pipelines };
+}
+
+/**
+ * Takes the project lock, then opens the session: the lock files, the cache
+ * and the registry are read only once no other mlpipe can change them (a
+ * command that waited for a run acts on what that run left, not on what was
+ * there before it).
+ */
+export async function openLockedSession(ctx: CliContext, options: SessionOptions, argv: readonly string[]): Promise<{ session: Session; lock: ProjectLock } | Diagnostic[]> {
+  const found = ctx.root();
+  if ('diagnostic' in found) return [found.diagnostic];
+  const lock = await ProjectLock.acquire(join(found.root, STATE_DIR), ['mlpipe', ...argv].join(' '), (h) => ctx.log(`waiting for another mlpipe on this project to finish (pid ${h.pid}: ${h.command})`));
+  const session = await openSession(ctx, options);
+  if (Array.isArray(session)) {
+    lock.release(true);
+    return session;
+  }
+  return { session, lock };
 }

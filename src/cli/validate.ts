@@ -1,13 +1,40 @@
 // `mlpipe validate [FILE...]`: schema and graph checks of pipeline files,
 // without running anything.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readConfig } from '../run/config.js';
+import { STATE_DIR } from '../pipeline/project.js';
 import { analyze } from '../analysis.js';
+import { lockPathFor, readLockFile } from '../cache/lockfile.js';
+import { hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
+import { modelNames, readModel, RegistryError } from '../registry/registry.js';
 import { EXIT, summary, type CliContext } from './context.js';
+
+function registryDiagnostics(root: string): Diagnostic[] {
+  return modelNames(root).flatMap((name) => {
+    try {
+      readModel(root, name);
+      return [];
+    } catch (e) {
+      if (e instanceof RegistryError && e.diagnostics) return [...e.diagnostics];
+      throw e;
+    }
+  });
+}
 
 export function runValidate(ctx: CliContext, files: string[]): number {
   const found = ctx.root();
   if ('diagnostic' in found) return ctx.fail([found.diagnostic]);
-  const result = analyze(found.root, files.length > 0 ? files.map((f) => resolve(ctx.cwd, f)) : undefined);
+  const focus = files.length > 0 ? files.map((f) => resolve(ctx.cwd, f)) : undefined;
+  const analysis = analyze(found.root, focus);
+  // Lock files arrive by pull request like pipelines do: each checked pipeline's lock is checked too.
+  const checked = analysis.pipelines.filter((p) => !focus || focus.includes(p.file.source.absPath));
+  const fileDiagnostics = checked.flatMap((p) => readLockFile(found.root, lockPathFor(p.file.source.absPath)).diagnostics);
+  // So are registry files (checking the whole project).
+  if (!focus) {
+    fileDiagnostics.push(...registryDiagnostics(found.root));
+    readConfig(found.root, join(found.root, STATE_DIR), fileDiagnostics);
+  }
+  const result = { ...analysis, diagnostics: [...analysis.diagnostics, ...fileDiagnostics], ok: analysis.ok && !hasErrors(fileDiagnostics) };
   const stages = result.pipelines.reduce((n, p) => n + p.stages.length, 0);
   if (ctx.json) {
     ctx.out(

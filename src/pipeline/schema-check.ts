@@ -61,6 +61,7 @@ function nameKind(path: readonly PathSegment[]): string {
   if (path.length === 1 && last === 'stages') return 'stage name';
   if (last === 'env') return 'environment variable name';
   if (last === 'matrix') return 'matrix axis name';
+  if (last === 'deps' || last === 'outs' || last === 'inner') return 'path';
   return 'name';
 }
 

@@ -4,6 +4,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import {
+  CST,
+  Lexer,
   parseDocument,
   visit,
   isAlias,
@@ -47,22 +49,91 @@ export interface ReadResult {
   readonly diagnostics: Diagnostic[];
 }
 
-/** Offset of the first byte that is not valid UTF-8, or -1. */
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/**
+ * Offset of the first byte that is not valid UTF-8, or -1: the well-formed
+ * sequences of Unicode's table 3-7, so overlong forms, surrogates and code
+ * points above U+10FFFF are caught exactly where Node's own check rejects them.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    let n = 0;
-    if (b < 0x80) n = 0;
-    else if (b >= 0xc2 && b <= 0xdf) n = 1;
-    else if (b >= 0xe0 && b <= 0xef) n = 2;
-    else if (b >= 0xf0 && b <= 0xf4) n = 3;
-    else return i;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0; // overlong
+      if (b === 0xed) hi = 0x9f; // surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90; // overlong
+      if (b === 0xf4) hi = 0x8f; // above U+10FFFF
+    } else return i;
     for (let k = 1; k <= n; k++) {
       const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      if (c === undefined || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
     }
     i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * How deeply a YAML text may nest collections (block and flow together). The
+ * parser recurses per level (2,000 block levels overflow the stack) and deep
+ * flow nesting costs it quadratic time; real pipelines nest under ten.
+ */
+export const MAX_NESTING = 100;
+
+const CONTROL_TOKENS = new Set(['\x02', '\x18', '\x1f']); // document, flow-error-end and scalar markers: not in the text
+const NOT_CONTENT = new Set(['space', 'newline', 'comment', 'comma', 'flow-seq-end', 'flow-map-end', 'doc-start', 'doc-end', 'directive-line', 'byte-order-mark']);
+
+/**
+ * The offset where the text first nests deeper than MAX_NESTING, or -1. One
+ * pass of the YAML lexer (linear, no recursion), stopping at the first
+ * offence: block levels from the columns where nodes start on a line (after
+ * indentation or a "- " / "? " indicator), flow levels from brackets.
+ */
+export function tooDeep(text: string): number {
+  const block: number[] = [];
+  let flow = 0;
+  let offset = 0;
+  let lineStart = 0;
+  let nodeStart = true;
+  let inBlockScalar = false;
+  for (const token of new Lexer().lex(text)) {
+    if (CONTROL_TOKENS.has(token)) continue;
+    const type = CST.tokenType(token);
+    const at = offset;
+    const col = at - lineStart;
+    offset += token.length;
+    const nl = token.lastIndexOf('\n');
+    if (nl !== -1) lineStart = at + nl + 1;
+    if (type === 'newline') {
+      nodeStart = true;
+      continue;
+    }
+    if (type === 'block-scalar-header') inBlockScalar = true;
+    if (type === null && inBlockScalar) {
+      inBlockScalar = false; // a block scalar's content: text, not structure
+      nodeStart = false;
+      continue;
+    }
+    if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    if (type !== null && NOT_CONTENT.has(type)) continue;
+    if (nodeStart && flow === 0) {
+      while (block.length > 0 && block[block.length - 1]! >= col) block.pop();
+      block.push(col);
+    }
+    if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
+    if (block.length + flow > MAX_NESTING) return at;
+    nodeStart = type === 'seq-item-ind' || type === 'explicit-key-ind';
   }
   return -1;
 }
@@ -100,7 +171,8 @@ export function readYamlFile(absPath: string, displayPath: string, cache: ParseC
 export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: string): ReadResult {
   const nul = bytes.indexOf(0);
   if (!isUtf8(bytes) || nul !== -1) {
-    const bad = nul !== -1 ? nul : firstInvalidUtf8(bytes);
+    // Node's check is the fast path; the scan finds where (the two agree on every byte sequence).
+    const bad = nul !== -1 ? nul : Math.max(0, firstInvalidUtf8(bytes));
     const prefix = Buffer.from(bytes.subarray(0, Math.max(0, bad))).toString('utf8');
     const source = new SourceFile(displayPath, absPath, Buffer.from(bytes).toString('utf8'));
     const at = prefix.length;
@@ -119,6 +191,16 @@ export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: 
 
 export function parseYamlText(source: SourceFile): ReadResult {
   const diagnostics: Diagnostic[] = [];
+  const deep = tooDeep(source.text);
+  if (deep !== -1) {
+    return {
+      diagnostics: [
+        error('too-deep', `the document nests deeper than ${MAX_NESTING} levels here`, source.at(deep, deep + 1), {
+          suggestion: 'flatten the structure; pipeline, params, lock and registry files nest a few levels deep',
+        }),
+      ],
+    };
+  }
   const doc = parseDocument(source.text, PARSE_OPTIONS);
   // After the first syntax error the parser is out of step and the rest are
   // echoes of it; duplicate keys and tabs are independent, so all of those count.

@@ -12,10 +12,15 @@
 // atomic rename, so concurrent writers — parallel register stages, `mlpipe
 // models promote` during a run — never lose each other's change or leave a torn
 // file.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { isMap, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import validateRegistry from '../generated/registry-validate.js';
+import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
+import { checkAgainst } from '../pipeline/schema-check.js';
+import type { Location } from '../pipeline/source.js';
+import { locate, readYamlFile } from '../pipeline/yaml-file.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 const REGISTRY_DIR = 'registry';
@@ -52,17 +57,32 @@ export interface ModelRecord {
   readonly versions: readonly ModelVersion[];
 }
 
-/** A registry file that cannot be read: located where possible. */
+/** A registry file that cannot be read (with its located diagnostics), or a bad reference. */
 export class RegistryError extends Error {
   constructor(
     message: string,
     readonly suggestion?: string,
+    /** Located diagnostics, when a registry file is at fault. */
+    readonly diagnostics?: readonly Diagnostic[],
   ) {
     super(message);
   }
+
+  static of(diagnostics: readonly Diagnostic[]): RegistryError {
+    const first = diagnostics[0]!;
+    const at = first.location ? `${first.location.file.path}:${positionOf(first.location)}: ` : '';
+    return new RegistryError(`${at}${first.message}`, first.suggestion, diagnostics);
+  }
 }
 
+function positionOf(loc: Location): string {
+  const { line, col } = loc.file.position(loc.start);
+  return `${line}:${col}`;
+}
+
+/** Names are checked before they become a path: "../../x" never reads registry/../../x.yaml. */
 function registryFile(root: string, name: string): string {
+  if (!NAME_PATTERN.test(name)) throw new RegistryError(`"${name}" is not a model name`, 'model names are lower-case letters, digits, ".", "_" and "-", starting with a letter or digit: iris, churn-v2');
   return join(root, REGISTRY_DIR, `${name}.yaml`);
 }
 
@@ -77,66 +97,45 @@ function registryText(record: ModelRecord): string {
   return HEADER(record.name) + stringify({ name: record.name, aliases, versions }, { lineWidth: 0, sortMapEntries: false });
 }
 
-function where(text: string, offset: number): string {
-  const lc = new LineCounter();
-  parseDocument(text, { lineCounter: lc });
-  const { line, col } = lc.linePos(offset);
-  return `${line}:${col}`;
-}
+const FIX = 'registry files are written by mlpipe (mlpipe/register, mlpipe models): restore this one from git, or fix the entry';
 
-/** Parses and checks a registry file's text; errors name file:line:col. */
-export function parseRegistry(text: string, file: string, name: string): ModelRecord {
-  if (/^(<<<<<<<|>>>>>>>|=======)( |$)/m.test(text)) {
-    const at = text.search(/^(<<<<<<<|>>>>>>>|=======)( |$)/m);
-    throw new RegistryError(`${file}:${where(text, at)}: unresolved merge conflict`, 'keep both sides\' versions (renumber one), then pick each alias\'s version');
+/**
+ * Reads and checks a registry file (schemas/registry.schema.json, then what a
+ * schema cannot say: the name, unique versions, aliases that point at
+ * versions); every problem is a located diagnostic. The same reader as
+ * pipeline files, so size, encoding and nesting limits apply too.
+ */
+export function parseRegistryFile(absPath: string, displayPath: string, name: string): ModelRecord {
+  const read = readYamlFile(absPath, displayPath);
+  const source = read.file?.source ?? read.diagnostics[0]?.location?.file;
+  const conflict = source ? source.text.search(/^(<<<<<<<|>>>>>>>|=======)( |$)/m) : -1;
+  if (source && conflict !== -1) {
+    throw RegistryError.of([error('merge-conflict', 'unresolved merge conflict', source.at(conflict, conflict + 7), { suggestion: "keep both sides' versions (renumber one), then pick each alias's version" })]);
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lc.linePos(e.pos[0]);
-    throw new RegistryError(`${file}:${line}:${col}: ${e.message.split('\n')[0]}`);
-  }
-  const at = (node: unknown) => {
-    const range = (node as { range?: [number, number] } | undefined)?.range;
-    if (!range) return file;
-    const { line, col } = lc.linePos(range[0]);
-    return `${file}:${line}:${col}`;
-  };
-  const root = doc.contents;
-  if (!isMap(root)) throw new RegistryError(`${at(root)}: a registry file is a mapping with name, aliases and versions`);
-  const data = doc.toJS() as { name?: unknown; aliases?: unknown; versions?: unknown };
-  if (data.name !== name) throw new RegistryError(`${at(root.get('name', true))}: name is ${JSON.stringify(data.name)}, but the file is for "${name}"`);
-  const versionsNode = root.get('versions', true);
-  if (data.versions !== undefined && data.versions !== null && !isSeq(versionsNode)) throw new RegistryError(`${at(versionsNode)}: versions must be a list`);
-  const versions = (data.versions ?? []) as ModelVersion[];
+  if (!read.file) throw RegistryError.of(read.diagnostics);
+  const file = read.file;
+  if (hasErrors(read.diagnostics)) throw RegistryError.of(read.diagnostics.map((d) => (d.suggestion ? d : { ...d, suggestion: FIX })));
+  const schema = checkAgainst(validateRegistry, file);
+  if (schema.length > 0) throw RegistryError.of(schema.map((d) => (d.suggestion ? d : { ...d, suggestion: FIX })));
+  const data = file.data as { name: string; aliases?: Record<string, number> | null; versions?: ModelVersion[] | null };
+  if (data.name !== name) throw RegistryError.of([error('registry-name', `name is ${JSON.stringify(data.name)}, but the file is for "${name}"`, locate(file, ['name']), { suggestion: `write name: ${name}, or rename the file to registry/${data.name}.yaml` })]);
+  const versions = data.versions ?? [];
   const seen = new Set<number>();
   versions.forEach((v, i) => {
-    const node = isSeq(versionsNode) ? versionsNode.items[i] : undefined;
-    if (typeof v !== 'object' || v === null || !Number.isInteger(v.version) || v.version < 1) throw new RegistryError(`${at(node)}: each version needs a whole "version" number ≥ 1`);
-    if (typeof v.hash !== 'string' || !/^[0-9a-f]{16,}$/.test(v.hash)) throw new RegistryError(`${at(node)}: version ${v.version} needs its content "hash"`);
-    if (seen.has(v.version)) throw new RegistryError(`${at(node)}: version ${v.version} is listed twice`, 'renumber one of them (a merge of two registrations?)');
+    if (seen.has(v.version)) throw RegistryError.of([error('registry-version', `version ${v.version} is listed twice`, locate(file, ['versions', i, 'version']), { suggestion: 'renumber one of them (a merge of two registrations?)' })]);
     seen.add(v.version);
   });
-  const aliases = (data.aliases ?? {}) as Record<string, unknown>;
-  const aliasesNode = root.get('aliases', true);
-  if (typeof aliases !== 'object' || Array.isArray(aliases)) throw new RegistryError(`${at(aliasesNode)}: aliases must map alias names to version numbers`);
+  const aliases = data.aliases ?? {};
   for (const [alias, version] of Object.entries(aliases)) {
-    const node = isMap(aliasesNode) ? aliasesNode.get(alias, true) : undefined;
-    if (typeof version !== 'number' || !seen.has(version)) throw new RegistryError(`${at(node)}: alias "${alias}" points at ${JSON.stringify(version)}, which is not a version of ${name}`);
+    if (!seen.has(version)) throw RegistryError.of([error('registry-alias', `alias "${alias}" points at ${version}, which is not a version of ${name}`, locate(file, ['aliases', alias]), { suggestion: `point it at one of the versions: ${[...seen].join(', ') || 'none yet'}` })]);
   }
-  return { name, aliases: aliases as Record<string, number>, versions };
+  return { name, aliases, versions };
 }
 
 export function readModel(root: string, name: string): ModelRecord | undefined {
   const file = registryFile(root, name);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseRegistry(text, `${REGISTRY_DIR}/${name}.yaml`, name);
+  if (!existsSync(file)) return undefined;
+  return parseRegistryFile(file, `${REGISTRY_DIR}/${name}.yaml`, name);
 }
 
 /** A model's record, or an error naming the registered ones. */

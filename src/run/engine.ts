@@ -28,6 +28,7 @@ import { edgeKey } from '../graph/build.js';
 import type { Stage, StageId } from '../pipeline/model.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { OutsideRootError } from '../util/root-guard.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
 import { actionCommand, pipelineParams } from '../actions/launch.js';
 import { updatesOf } from '../actions/registry.js';
@@ -434,7 +435,16 @@ export class Engine {
         this.finish(stage.id, 'frozen', verdict.reasons);
         return undefined;
       case 'restore': {
-        if (this.restoreOutputs(stage, verdict.outs)) {
+        let restored: boolean;
+        try {
+          restored = this.restoreOutputs(stage, verdict.outs);
+        } catch (e) {
+          if (!(e instanceof OutsideRootError)) throw e;
+          this.finish(stage.id, 'failed', verdict.reasons, { message: `could not restore outputs: ${e.message}` });
+          this.stopIfNeeded();
+          return undefined;
+        }
+        if (restored) {
           if (verdict.source === 'run-cache') this.state.locks.set(stage, lockEntryOf(verdict.key, verdict.record, verdict.outs));
           const message = verdict.source === 'run-cache' ? `ran before with these inputs; ${verdict.reasons.map((r) => r.message).join('; ')}` : verdict.reasons.map((r) => r.message).join('; ');
           this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message });
@@ -466,8 +476,12 @@ export class Engine {
     const { ws, store } = this.state;
     for (const out of stage.outs) {
       const abs = ws.abs(out.path);
-      const s = ws.state(out.path);
-      if (s.kind !== 'missing') await store.putState(abs, s);
+      this.state.guard.checkParent(abs);
+      // Kept in the cache, unless it is a link out of the project (whose target is not ours to read).
+      if (!this.state.guard.escapes(abs)) {
+        const s = ws.state(out.path);
+        if (s.kind !== 'missing') await store.putState(abs, s);
+      }
       if (!out.persist) {
         rmSync(abs, { recursive: true, force: true });
         forgetDirs(abs);
@@ -566,6 +580,12 @@ export class Engine {
     for (const path of updatesOf(stage)) ws.invalidate(path);
     for (const out of stage.outs) {
       ws.invalidate(out.path);
+      try {
+        this.state.guard.checkTarget(ws.abs(out.path));
+      } catch (e) {
+        if (e instanceof OutsideRootError) return `output ${e.message}`;
+        throw e;
+      }
       const s = ws.state(out.path);
       if (s.kind === 'missing') return `did not create its declared output "${out.path}"`;
       states.push({ out, s });

@@ -92,12 +92,25 @@ function outputProblems(outs: Readonly<Record<string, LockOut>>, ctx: FreshnessC
   return { reasons, restorable };
 }
 
+/**
+ * Whether recorded outputs are exactly the stage's declared ones. Lock files
+ * and run-cache entries are files anyone can edit: only paths the validated
+ * pipeline declares are ever restored, whatever a record says.
+ */
+export function declaresOutputs(outs: Readonly<Record<string, LockOut>>, declared: KeyRecord['outs']): boolean {
+  const recorded = Object.keys(outs);
+  return recorded.length === Object.keys(declared).length && recorded.every((p) => Object.hasOwn(declared, p));
+}
+
 export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: FreshnessContext, force: boolean): Verdict {
   if (stage.frozen) return { action: 'frozen', reasons: [{ kind: 'frozen', message: 'frozen' }] };
   const record = keyRecord(stage, ctx.ws);
   const key = stageKey(record);
   if (force) return { action: 'run', key, record, reasons: [{ kind: 'forced', message: 'forced' }] };
   if (stage.alwaysRun) return { action: 'run', key, record, reasons: [{ kind: 'always-run', message: 'always runs' }] };
+  if (entry && entry.key === key && !declaresOutputs(entry.outs, record.outs)) {
+    return { action: 'run', key, record, reasons: [{ kind: 'outs', message: 'the lock entry records other outputs than the stage declares' }] };
+  }
   if (entry && entry.key === key) {
     const outs = outputProblems(entry.outs, ctx);
     if (outs.reasons.length === 0) return { action: 'fresh', key, record };
@@ -113,7 +126,7 @@ export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: Freshn
   // An action that changes things outside its outputs (the model registry) runs
   // again rather than having its outputs put back from an earlier run.
   const cached = updatesOf(stage).length > 0 ? undefined : ctx.runCache.get(key);
-  if (cached && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined))) {
+  if (cached && declaresOutputs(cached.outs, record.outs) && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined))) {
     return { action: 'restore', source: 'run-cache', key, record, outs: cached.outs, reasons };
   }
   return { action: 'run', key, record, reasons };

@@ -1,7 +1,7 @@
 // One mlpipe at a time per project: .mlpipe/lock names the holder (pid,
 // command). A second process waits (and says for whom) or, with --no-wait,
 // gives up at once; a lock whose holder has died is taken over.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -34,10 +34,13 @@ export class ProjectLock {
   private constructor(
     private readonly path: string,
     private readonly token: string,
+    /** The state directory, when taking the lock created it. */
+    private readonly created: string | undefined,
   ) {}
 
   /** Tries once: the lock, or who holds it. Takes over a lock left by a dead process. */
   static tryAcquire(stateDir: string, command: string): ProjectLock | Holder {
+    const created = existsSync(stateDir) ? undefined : stateDir;
     mkdirSync(stateDir, { recursive: true });
     const path = join(stateDir, 'lock');
     const me: Holder = { pid: process.pid, host: hostname(), command, token: randomUUID() };
@@ -50,7 +53,7 @@ export class ProjectLock {
           closeSync(fd);
         }
         // Read back: if a racing takeover replaced it, it is not ours.
-        if (readHolder(path)?.token === me.token) return new ProjectLock(path, me.token);
+        if (readHolder(path)?.token === me.token) return new ProjectLock(path, me.token, created);
         continue;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -79,8 +82,20 @@ export class ProjectLock {
     }
   }
 
-  release(): void {
+  /**
+   * `nothingDone`: the command wrote nothing (its input was invalid), so a
+   * state directory that taking the lock created goes too (SPEC §5: an invalid
+   * pipeline writes nothing).
+   */
+  release(nothingDone = false): void {
     if (readHolder(this.path)?.token === this.token) rmSync(this.path, { force: true });
+    if (nothingDone && this.created) {
+      try {
+        rmdirSync(this.created); // only if still empty
+      } catch {
+        // something else wrote there meanwhile: keep it
+      }
+    }
   }
 }
 

@@ -1,19 +1,19 @@
 // Everything a command needs from .mlpipe/ and the lock files, opened once:
 // the stat index, workspace hashing, the object store, the run-cache and the
 // lock file of each pipeline.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { initHashing } from '../cache/hash.js';
 import { canonicalJson } from '../cache/canonical.js';
 import { lockPathFor, readLockFile, writeLockFile, type LockEntry, type LockFileData, type LockOut } from '../cache/lockfile.js';
 import { RunCache } from '../cache/run-cache.js';
 import { StatIndex } from '../cache/stat-index.js';
-import { CacheStore, type LinkMode } from '../cache/store.js';
+import { CacheStore } from '../cache/store.js';
 import { Workspace } from '../cache/workspace.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
+import { readConfig } from './config.js';
 import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
+import { RootGuard } from '../util/root-guard.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
 
 /**
@@ -140,26 +140,22 @@ export interface ProjectState {
   readonly store: CacheStore;
   readonly runCache: RunCache;
   readonly locks: LockFiles;
-}
-
-/** `.mlpipe/config.yaml`: `cache: { link: copy | hardlink | symlink }`. */
-function linkMode(stateDir: string): LinkMode {
-  const file = join(stateDir, 'config.yaml');
-  if (!existsSync(file)) return 'copy';
-  try {
-    const link = (parse(readFileSync(file, 'utf8')) as { cache?: { link?: string } } | null)?.cache?.link;
-    return link === 'hardlink' || link === 'symlink' ? link : 'copy';
-  } catch {
-    return 'copy';
-  }
+  /** Refuses deletes and writes whose directory leads outside the project. */
+  readonly guard: RootGuard;
+  /** What is wrong with .mlpipe/config.yaml. */
+  readonly configDiagnostics: readonly Diagnostic[];
 }
 
 export async function openState(root: string, pipelines: readonly Pipeline[], parseCache: ParseCache): Promise<ProjectState> {
   await initHashing();
   const stateDir = join(root, STATE_DIR);
   const index = StatIndex.load(stateDir);
-  const store = new CacheStore(stateDir, linkMode(stateDir));
+  const guard = new RootGuard(root);
+  const configDiagnostics: Diagnostic[] = [];
+  const store = new CacheStore(stateDir, readConfig(root, stateDir, configDiagnostics), guard);
   return {
+    guard,
+    configDiagnostics,
     stateDir,
     parseCache,
     index,

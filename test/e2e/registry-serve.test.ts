@@ -4,14 +4,14 @@
 // mlpipe/package, and `mlpipe serve` answering MLflow-style requests, checking
 // inputs (4xx with a message, never a 500), exposing Prometheus metrics,
 // logging predictions, refusing retired versions and shutting down gracefully.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import fc from 'fast-check';
-import { BIN, REPO, Rig, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
+import { BIN, REPO, Rig, IRIS_CSV, IRIS_SPLIT_STAGE, ServeProcess } from '../rig.js';
 
 const COLUMNS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
@@ -49,40 +49,10 @@ afterAll(() => rig.cleanup());
 
 const registry = () => parseYaml(rig.read('registry/flowers.yaml'));
 
-/** `mlpipe serve` in the background; resolves once it listens. */
-class Server {
-  readonly child: ChildProcess;
-  stderr = '';
-  url = '';
-  readonly exit: Promise<number | null>;
-
+/** `mlpipe serve` in the project of these tests. */
+class Server extends ServeProcess {
   constructor(args: string[]) {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    this.child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: rig.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  async ready(ms = 20_000): Promise<this> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = / on (http:\/\/[^ ]+) /.exec(this.stderr);
-      if (m) {
-        this.url = m[1]!;
-        return this;
-      }
-      if (this.child.exitCode !== null || Date.now() > end) throw new Error(`server did not start: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  post(body: string, type = 'application/json') {
-    return fetch(`${this.url}/invocations`, { method: 'POST', headers: { 'content-type': type }, body });
-  }
-
-  async stop(): Promise<number | null> {
-    this.child.kill('SIGTERM');
-    return this.exit;
+    super(rig.dir, args);
   }
 }
 
@@ -222,7 +192,7 @@ describe('registry', () => {
     rig.write({ 'registry/flowers.yaml': good.replace('aliases:\n', 'aliases:\n<<<<<<< HEAD\n=======\n>>>>>>> other\n') });
     const r = rig.run(['models', 'list']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/registry\/flowers\.yaml:\d+:1: unresolved merge conflict/);
+    expect(r.stderr).toMatch(/registry\/flowers\.yaml:\d+:1: error: unresolved merge conflict/);
     const gc = rig.run(['gc']);
     expect(gc.code).toBe(2);
     expect(gc.stderr).toContain('gc deletes nothing');
