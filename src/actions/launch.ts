@@ -3,25 +3,13 @@
 // file, the pipeline's param values) beside the stage's log and runs the
 // action runner with the same Node that runs mlpipe, as an ordinary command.
 // ML actions get the chosen TensorFlow.js backend in their spec.
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { lockPathFor } from '../cache/lockfile.js';
 import type { Stage } from '../pipeline/model.js';
 import { mlBackend } from '../ml/backend.js';
 import { actionFor } from './registry.js';
-
-let runner: string | undefined;
-
-/** dist/bundle/action-runner.js of this installation (this module may sit in a chunk below it). */
-function runnerPath(): string {
-  if (runner) return runner;
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'dist', 'bundle', 'action-runner.js');
-    if (existsSync(candidate)) return (runner = candidate);
-    if (dirname(dir) === dir) throw new Error('cannot find dist/bundle/action-runner.js: is mlpipe built?');
-  }
-}
+import { bundledScript } from '../util/bundled.js';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -53,5 +41,5 @@ export function actionCommand(stage: Stage, specFile: string, root: string, para
   const file = stage.loc.file.absPath;
   const context: ActionContext = { root, pipeline: relative(root, file).split('\\').join('/'), lock: relative(root, lockPathFor(file)).split('\\').join('/'), stage: stage.name, params, upstream };
   writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, context, ...(backend ? { backend } : {}) })}\n`);
-  return `exec ${quote(process.execPath)} ${quote(runnerPath())} ${quote(specFile)}`;
+  return `exec ${quote(process.execPath)} ${quote(bundledScript('action-runner'))} ${quote(specFile)}`;
 }

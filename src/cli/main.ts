@@ -158,6 +158,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--log <file>', 'append every scored row with its prediction to FILE (JSON lines; mlpipe/monitor reads it)')
     .option('--max-body <size>', 'largest request body, e.g. 512kb, 5mb', '5mb')
+    .option('--max-rows <n>', 'most rows one request may score', '10000')
+    .option('--request-timeout <seconds>', 'time a client has to send a request; idle connections close after it', '30')
+    .option('--max-connections <n>', 'most open connections at once', '1024')
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: the first installed)')
     .addHelpText('after', '\nExit codes: 2 the model cannot be served (unknown, retired, not in the cache); 143 after SIGTERM, 130 after SIGINT (graceful shutdown).')
     .action(async (model: string, opts: Record<string, string>, cmd: Command) => {

@@ -19,6 +19,9 @@ export interface ServeOptions {
   readonly host?: string;
   readonly log?: string;
   readonly maxBody?: string;
+  readonly maxRows?: string;
+  readonly requestTimeout?: string;
+  readonly maxConnections?: string;
   readonly backend?: string;
 }
 
@@ -63,6 +66,13 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port ${options.port} is not a port number (0–65535; 0 picks a free one)`);
   const bodyLimit = bytes(options.maxBody ?? '5mb');
   if (bodyLimit === undefined || bodyLimit < 1) return fail(`--max-body ${options.maxBody} is not a size`, 'write e.g. 512kb, 5mb or a number of bytes');
+  const whole = (text: string | undefined, fallback: number) => (text === undefined ? fallback : /^\d+$/.test(text.trim()) ? Number(text) : NaN);
+  const maxRows = whole(options.maxRows, 10_000);
+  if (!(maxRows >= 1)) return fail(`--max-rows ${options.maxRows} is not a whole number of at least 1`);
+  const maxConnections = whole(options.maxConnections, 1024);
+  if (!(maxConnections >= 1)) return fail(`--max-connections ${options.maxConnections} is not a whole number of at least 1`);
+  const requestTimeout = Number(options.requestTimeout ?? 30);
+  if (!(requestTimeout > 0) || !Number.isFinite(requestTimeout)) return fail(`--request-timeout ${options.requestTimeout} is not a number of seconds above 0`);
   if (options.backend !== undefined) process.env.MLPIPE_TF_BACKEND = options.backend;
   const backend = chooseBackend();
   if ('error' in backend) return fail(backend.error);
@@ -72,7 +82,7 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
     const found = ctx.root();
     located = await locate('root' in found ? found.root : undefined, ctx.cwd, model);
   } catch (e) {
-    if (e instanceof RegistryError) return fail(e.message, e.suggestion);
+    if (e instanceof RegistryError) return e.diagnostics ? ctx.fail(e.diagnostics) : fail(e.message, e.suggestion);
     throw e;
   }
 
@@ -107,6 +117,9 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
     { signature, info: { mlpipe: mlpipeVersion(), tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend, ...located.info }, predict: (t) => predictor.predict(t) },
     {
       bodyLimit,
+      maxRows,
+      maxConnections,
+      requestTimeoutMs: Math.round(requestTimeout * 1000),
       onScored: log
         ? (inputs, predictions) => {
             const time = new Date().toISOString();

@@ -32,6 +32,17 @@ export function signatureOf(pre: Preprocess): Signature {
   };
 }
 
+/**
+ * A value as an error message may echo it: short, and built without
+ * recursion (a cell of 10,000 nested lists must not overflow the stack).
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
 /** A value a client sent, checked against a column: the cell (numbers stay numbers), or why it does not fit. */
 function cellOf(col: SignatureColumn, value: unknown, missing: Signature['missing']): string | number | { error: string } {
   if (value === null || value === undefined || value === '' || (typeof value === 'number' && Number.isNaN(value))) {
@@ -40,11 +51,11 @@ function cellOf(col: SignatureColumn, value: unknown, missing: Signature['missin
   if (col.type === 'double') {
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
-    return { error: `is ${JSON.stringify(value)}, not a number (type double)` };
+    return { error: `is ${shown(value)}, not a number (type double)` };
   }
-  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return { error: `is ${JSON.stringify(value)}, not a string` };
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return { error: `is ${shown(value)}, not a string` };
   const text = String(value);
-  if (col.categories && !col.categories.includes(text)) return { error: `has the unknown category ${JSON.stringify(text)} (known: ${col.categories.join(', ')})` };
+  if (col.categories && !col.categories.includes(text)) return { error: `has the unknown category ${shown(text)} (known: ${col.categories.join(', ')})` };
   return text;
 }
 

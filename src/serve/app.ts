@@ -10,10 +10,10 @@
 // mlpipe/monitor can read as current data.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { InputTable } from '../ml/predict.js';
-import type { InputFrame, Signature } from '../ml/signature.js';
-import { tableOf } from '../ml/signature.js';
+import type { Signature } from '../ml/signature.js';
+import { BodyParser } from './body-parser.js';
 import { ServeMetrics } from './metrics.js';
-import { frameOfCsv, frameOfJson, MISSING_KEY, PayloadError } from './payload.js';
+import { PayloadError, type BodyKind } from './payload.js';
 
 export interface ServedModel {
   readonly signature: Signature;
@@ -25,6 +25,12 @@ export interface ServedModel {
 export interface AppOptions {
   /** Largest accepted body in bytes. */
   readonly bodyLimit: number;
+  /** Most rows one request may ask to score (more: 413). */
+  readonly maxRows: number;
+  /** Milliseconds a client has to send a whole request (headers within at most 10 s of it); an idle connection is closed after it too. */
+  readonly requestTimeoutMs: number;
+  /** Most open connections; more are refused until some close. */
+  readonly maxConnections: number;
   /** Called with every scored request's checked input columns and predictions (the request log). */
   readonly onScored?: (inputs: InputTable, predictions: readonly (string | number)[]) => void;
 }
@@ -33,16 +39,40 @@ const REASONS: Record<number, string> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 
 
 export function buildApp(model: ServedModel, options: AppOptions): { app: FastifyInstance; metrics: ServeMetrics } {
   const metrics = new ServeMetrics(model.signature);
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
-
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, frameOfCsv(body as string));
-    } catch (e) {
-      done(Object.assign(e as Error, { statusCode: 400 }), undefined);
-    }
+  // Bounds on what one client can hold: headers within 10 s (or the request
+  // timeout if shorter), the whole request within the request timeout, idle
+  // keep-alive connections closed after 5 s and any silent socket after the
+  // request timeout, timeouts checked every second, and a connection limit.
+  const headersTimeout = Math.min(10_000, options.requestTimeoutMs);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+    requestTimeout: options.requestTimeoutMs,
+    connectionTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: Math.min(5_000, options.requestTimeoutMs),
+    http: { headersTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout) },
   });
+  app.server.maxConnections = options.maxConnections;
+  // CONNECT (a proxy tunnel) and protocol upgrades are not part of the scoring protocol: answered and closed.
+  const refuse = (_req: unknown, socket: import('node:stream').Duplex) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  };
+  app.server.on('connect', refuse);
+  app.server.on('upgrade', refuse);
+
+  // Bodies become checked input tables while being received: JSON and CSV
+  // text is parsed inline when small, in a worker thread when large.
+  const parser = new BodyParser(model.signature, options.maxRows);
+  app.addHook('onClose', () => parser.close());
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  const kinds: [string[], BodyKind][] = [
+    [['application/json'], 'json'],
+    [['text/csv', 'application/csv'], 'csv'],
+  ];
+  for (const [types, kind] of kinds) {
+    app.addContentTypeParser(types, { parseAs: 'string' }, async (_req: unknown, body: string | Buffer) => parser.table(kind, body as string));
+  }
 
   app.addHook('onRequest', async (req) => {
     (req as { started?: bigint }).started = process.hrtime.bigint();
@@ -91,9 +121,8 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
   });
 
   app.post('/invocations', async (req, reply) => {
-    const frame = typeof req.headers['content-type'] === 'string' && /csv/.test(req.headers['content-type']) ? (req.body as InputFrame) : frameOfJson(model.signature, req.body);
-    const table = tableOf(model.signature, frame, MISSING_KEY);
-    if ('error' in table) throw new PayloadError(table.error);
+    const table = req.body as InputTable | undefined;
+    if (table === undefined) throw new PayloadError('the body is empty: send a JSON object with one of dataframe_split, dataframe_records, instances, inputs');
     const predictions = await model.predict(table);
     metrics.predictions(predictions);
     options.onScored?.(table, predictions);
