@@ -134,8 +134,15 @@ export class CacheStore {
       this.corrupt.push(hash);
       return undefined;
     }
-    // Content-addressed, but not trusted: its paths are checked before any is used (a crafted
-    // manifest must not place a file outside the directory it restores).
+    return this.parseManifest(bytes);
+  }
+
+  /**
+   * A manifest's entries. Content-addressed, but not trusted: its paths are
+   * checked before any is used (a crafted manifest must not place a file
+   * outside the directory it restores).
+   */
+  private parseManifest(bytes: Buffer): ManifestEntry[] | undefined {
     let data: unknown;
     try {
       data = JSON.parse(bytes.toString('utf8'));
@@ -146,20 +153,32 @@ export class CacheStore {
   }
 
   /**
-   * Whether a recorded output could be restored: every object present. File
-   * objects are verified when restored; a directory's manifest is verified now.
+   * Whether a recorded output could be restored: every object present, and
+   * with `verify` every object's bytes hashed too (status promises only what
+   * it checked). Nothing is removed here; a restore removes what it finds corrupt.
    */
-  restorable(hash: ContentHash, isDir: boolean): 'yes' | 'missing' | 'corrupt' {
-    if (!this.has(hash)) return 'missing';
-    if (!isDir) return 'yes';
-    const before = this.corrupt.length;
-    const manifest = this.readManifest(hash);
-    if (!manifest) return this.corrupt.length > before ? 'corrupt' : 'missing';
-    return manifest.every(([, h]) => this.has(h)) ? 'yes' : 'missing';
+  restorable(hash: ContentHash, isDir: boolean, verify = false): { readonly state: 'yes' | 'missing' | 'corrupt'; readonly bad?: ContentHash } {
+    const check = (h: ContentHash) => (!this.has(h) ? 'missing' : verify && hashFile(this.path(h)).hash !== h ? 'corrupt' : 'yes');
+    const own = check(hash);
+    if (own !== 'yes') return { state: own, bad: hash };
+    if (!isDir) return { state: 'yes' };
+    // Planning (verify) leaves a corrupt manifest in place; a run discards it (readManifest) and reports it.
+    let manifest: ManifestEntry[] | undefined;
+    try {
+      manifest = verify ? this.parseManifest(readFileSync(this.path(hash))) : this.readManifest(hash);
+    } catch {
+      return { state: 'missing', bad: hash };
+    }
+    if (!manifest) return { state: 'corrupt', bad: hash };
+    for (const [, h] of manifest) {
+      const state = check(h);
+      if (state !== 'yes') return { state, bad: h };
+    }
+    return { state: 'yes' };
   }
 
-  canRestore(hash: ContentHash, isDir: boolean): boolean {
-    return this.restorable(hash, isDir) === 'yes';
+  canRestore(hash: ContentHash, isDir: boolean, verify = false): boolean {
+    return this.restorable(hash, isDir, verify).state === 'yes';
   }
 
   private placeFile(hash: ContentHash, dest: string): void {

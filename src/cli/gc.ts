@@ -2,7 +2,9 @@
 // no registered model version (registry/, retired ones included) references,
 // and the copies of versions restored for serving (.mlpipe/models/). `--dry-run`
 // only reports what would go.
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeDeadTemps } from '../util/atomic-write.js';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';
 
@@ -58,6 +60,12 @@ export async function runGc(ctx: CliContext, options: { dryRun?: boolean }, argv
     }
     // Copies of registered versions restored for serving: the cache has their bytes.
     if (!options.dryRun) rmSync(restoredModelsDir(session.root), { recursive: true, force: true });
+    // Temp files a killed writer left in the cache's shard directories.
+    if (!options.dryRun) {
+      for (const base of [state.store.objects, join(state.stateDir, 'run-cache')]) {
+        if (existsSync(base)) for (const shard of readdirSync(base)) removeDeadTemps(join(base, shard));
+      }
+    }
     if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: options.dryRun === true, removed, freedBytes: freed, kept, keptBytes }, null, 2));
     else ctx.out(`${options.dryRun ? 'would remove' : 'removed'} ${removed} object${removed === 1 ? '' : 's'} (${human(freed)}); ${kept} kept (${human(keptBytes)})`);
     return EXIT.ok;

@@ -12,6 +12,7 @@ import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import { chooseBackend } from '../ml/backend.js';
 import { join } from 'node:path';
 import { STATE_DIR } from '../pipeline/project.js';
+import { removeDeadTemps } from '../util/atomic-write.js';
 import type { RunReporter } from '../report/events.js';
 import type { StageId } from '../pipeline/model.js';
 
@@ -84,6 +85,8 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
       lock = undefined;
       return { kind: 'invalid', diagnostics: session };
     }
+    // What a kill -9 of an earlier mlpipe left half-written beside the files it writes.
+    if (lock) for (const dir of ['pipelines', 'registry', join(STATE_DIR, 'index'), join(STATE_DIR, 'runs')]) removeDeadTemps(join(session.root, dir));
     await hooks.onPlanned?.(session);
     const engineOptions = { jobs, force: options.force === true, forced: session.targeted, keepGoing: options.keepGoing === true, argv, ...(hooks.skipFailed ? { skipFailed: hooks.skipFailed } : {}) };
     if (options.dryRun || options.frozen) {

@@ -85,14 +85,18 @@ export function producerLookup(g: ProjectGraph, stage: Stage): (path: string) =>
   };
 }
 
-function freshnessContext(state: ProjectState, g: ProjectGraph, stage: Stage): FreshnessContext {
-  return { ws: state.ws, store: state.store, runCache: state.runCache, producerOf: producerLookup(g, stage) };
+function freshnessContext(state: ProjectState, g: ProjectGraph, stage: Stage, verifyObjects = false): FreshnessContext {
+  return { ws: state.ws, store: state.store, runCache: state.runCache, producerOf: producerLookup(g, stage), verifyObjects };
 }
 
-/** The verdict for one stage now; --force applies to the targets (or everything without targets). */
-export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>): Verdict {
+/**
+ * The verdict for one stage now; --force applies to the targets (or
+ * everything without targets). `planning`: nothing will be restored now, so
+ * the objects a restore would use are verified here instead.
+ */
+export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>, planning = false): Verdict {
   const forced = options.force && (options.forced.size === 0 || options.forced.has(stage.id));
-  return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage), forced);
+  return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage, planning), forced);
 }
 
 /**
@@ -105,7 +109,7 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
   const changing = new Set<StageId>();
   return selected.map((id) => {
     const stage = g.index.byId.get(id)!;
-    const verdict = decide(state, g, stage, options);
+    const verdict = decide(state, g, stage, options, true);
     const ups = (g.graph.predecessors(id) ?? []).filter((p) => chosen.has(p as StageId) && changing.has(p as StageId));
     const upstream: Reason[] = ups.map((u) => ({ kind: 'upstream', message: `upstream ${u} is stale` }));
     switch (verdict.action) {

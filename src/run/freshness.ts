@@ -29,6 +29,8 @@ export interface FreshnessContext {
   readonly runCache: RunCache;
   /** Which stage produces a path, to say "upstream X produced new data". */
   readonly producerOf: (depPath: string) => StageId | undefined;
+  /** Planning only (status, --dry-run): hash the cache objects a restore would use, so "restorable" is checked, not assumed. */
+  readonly verifyObjects?: boolean;
 }
 
 function short(v: unknown): string {
@@ -83,10 +85,10 @@ function outputProblems(outs: Readonly<Record<string, LockOut>>, ctx: FreshnessC
     if (s.kind !== 'missing' && s.hash === out.hash) continue;
     // Every output's bytes are kept in the cache, "cache: false" ones too (they are
     // small metric files meant for git), so any of them can be put back.
-    const can = ctx.store.restorable(out.hash as ContentHash, out.files !== undefined);
-    if (can !== 'yes') restorable = false;
+    const can = ctx.store.restorable(out.hash as ContentHash, out.files !== undefined, ctx.verifyObjects);
+    if (can.state !== 'yes') restorable = false;
     const what = s.kind === 'missing' ? 'output missing' : 'output modified';
-    const how = can === 'yes' ? 'restorable from cache' : can === 'corrupt' ? `corrupt cache object ${out.hash} discarded` : 'not in the cache';
+    const how = can.state === 'yes' ? 'restorable from cache' : can.state === 'corrupt' ? `corrupt cache object ${can.bad}` : 'not in the cache';
     reasons.push({ kind: s.kind === 'missing' ? 'output-missing' : 'output-modified', message: `${what}: ${path} (${how})` });
   }
   return { reasons, restorable };
@@ -126,7 +128,7 @@ export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: Freshn
   // An action that changes things outside its outputs (the model registry) runs
   // again rather than having its outputs put back from an earlier run.
   const cached = updatesOf(stage).length > 0 ? undefined : ctx.runCache.get(key);
-  if (cached && declaresOutputs(cached.outs, record.outs) && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined))) {
+  if (cached && declaresOutputs(cached.outs, record.outs) && Object.values(cached.outs).every((o) => ctx.store.canRestore(o.hash as ContentHash, o.files !== undefined, ctx.verifyObjects))) {
     return { action: 'restore', source: 'run-cache', key, record, outs: cached.outs, reasons };
   }
   return { action: 'run', key, record, reasons };

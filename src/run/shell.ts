@@ -64,11 +64,14 @@ export async function runShell(commands: readonly string[], options: ShellOption
     const started = spawner().start({ command, cwd: options.cwd, env: options.env, logFile: options.logFile, onText });
     let timedOut = false;
     let interrupted = false;
+    let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: 'timeout' | 'abort') => {
       if (why === 'timeout') timedOut = true;
       else interrupted = true;
       killGroup(started.pid(), 'SIGTERM', true);
-      setTimeout(() => killGroup(started.pid(), 'SIGKILL', false), KILL_GRACE_MS).unref();
+      // A command that ignores SIGTERM is killed after the grace period; the
+      // pending exit keeps mlpipe waiting for it (it never exits before).
+      killTimer ??= setTimeout(() => killGroup(started.pid(), 'SIGKILL', true), KILL_GRACE_MS);
     };
     const timer = options.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
     const onAbort = () => stop('abort');
@@ -77,6 +80,7 @@ export async function runShell(commands: readonly string[], options: ShellOption
     if (pending !== '') push(pending);
     pending = '';
     clearTimeout(timer);
+    clearTimeout(killTimer); // its group is killed just below; a later timer could hit a reused pid
     options.signal.removeEventListener('abort', onAbort);
     // Anything the command left running in its group goes with it.
     killGroup(started.pid(), 'SIGKILL', false);

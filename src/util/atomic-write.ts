@@ -1,7 +1,7 @@
 // Atomic file writes: write a temp file beside the target, fsync it, rename it
 // over the target and fsync the directory, so a crash leaves the old file or the
 // new one, never a torn one.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -58,4 +58,38 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** Temp files of the writes above and of the cache store: the writer's pid is in the name. */
+const TEMP_NAMES = [/^\..+\.(\d+)\.\d+(?:\.[a-z0-9]+)?\.tmp$/, /^\.tmp-(\d+)-\d+-\d+$/];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files (and staging directories) in `dir` whose writer is no
+ * longer running: what a kill -9 between writing a temp file and renaming it
+ * leaves behind. A live writer's files, and anything else, are left alone.
+ */
+export function removeDeadTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const pid = TEMP_NAMES.map((re) => re.exec(name)?.[1]).find((p) => p !== undefined);
+    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }
