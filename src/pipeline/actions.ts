@@ -5,6 +5,7 @@ import { ACTIONS, actionFor } from '../actions/registry.js';
 import { error, type Diagnostic } from './diagnostic.js';
 import { checkValueAt } from './schema-check.js';
 import type { PathSegment, YamlFile } from './yaml-file.js';
+import { checkPath } from './paths.js';
 import { locate } from './yaml-file.js';
 
 export const BUILTIN_ACTIONS: readonly string[] = Object.keys(ACTIONS);
@@ -47,7 +48,14 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
       // A field holds one path, or a list of them (mlpipe/report's metrics).
       const entries: [unknown, (string | number)[]][] = Array.isArray(value) ? value.map((v, i) => [v, [field, i]]) : [[value, [field]]];
       for (const [path, at] of entries) {
-        if (typeof path !== 'string' || declared(list, path)) continue;
+        if (typeof path !== 'string') continue;
+        // The path rules of deps and outs first: "models/../../x" is inside no declared directory.
+        const checked = checkPath(path, `with.${at.join('.')}`, true);
+        if (!checked.ok) {
+          diagnostics.push(error('bad-path', checked.message, locate(file, [...base, 'with', ...at]), checked.suggestion ? { suggestion: checked.suggestion } : { suggestion: 'name a path inside the project, as in deps and outs' }));
+          continue;
+        }
+        if (declared(list, checked.path)) continue;
         diagnostics.push(
           error('undeclared-path', `with.${at.join('.')} "${path}" is not among the stage's ${what} (nor inside one of them)`, locate(file, [...base, 'with', ...at]), {
             suggestion: `add "${path}" to ${what}: mlpipe plans and caches only declared ${what === 'deps' ? 'inputs' : 'outputs'}`,

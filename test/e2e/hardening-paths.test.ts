@@ -170,3 +170,22 @@ describe('registry names and files', () => {
     expect(errorLines(r.stderr)[0]).toMatch(/^registry\/m\.yaml:7:13: error: "versions\[0\]\.source" is "\.\.\/outside"; expected a path relative to the project root/);
   });
 });
+
+describe('built-in action inputs', () => {
+  it('a path that climbs out of a declared output directory is a located error', () => {
+    rig.write({
+      'data.csv': 'a,b\n1,x\n2,y\n',
+      'pipelines/p.yaml': `stages:
+  split:
+    uses: mlpipe/split
+    with: { data: data.csv, out: models/../../escaped, label: b }
+    deps: [data.csv]
+    outs: [models/]
+`,
+    });
+    const r = rig.run(['run']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/^pipelines\/p\.yaml:4:34: error: with\.out "models\/\.\.\/\.\.\/escaped" is outside the project root/);
+    expect(existsSync(join(dirname(rig.dir), 'escaped'))).toBe(false);
+  });
+});
