@@ -3,16 +3,17 @@
 import { join, resolve } from 'node:path';
 import { readConfig } from '../run/config.js';
 import { STATE_DIR } from '../pipeline/project.js';
+import { ParseCache } from '../pipeline/parse-cache.js';
 import { analyze } from '../analysis.js';
 import { lockPathFor, readLockFile } from '../cache/lockfile.js';
 import { hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
 import { modelNames, readModel, RegistryError } from '../registry/registry.js';
 import { EXIT, summary, type CliContext } from './context.js';
 
-function registryDiagnostics(root: string): Diagnostic[] {
+function registryDiagnostics(root: string, cache: ParseCache): Diagnostic[] {
   return modelNames(root).flatMap((name) => {
     try {
-      readModel(root, name);
+      readModel(root, name, cache);
       return [];
     } catch (e) {
       if (e instanceof RegistryError && e.diagnostics) return [...e.diagnostics];
@@ -25,13 +26,14 @@ export function runValidate(ctx: CliContext, files: string[]): number {
   const found = ctx.root();
   if ('diagnostic' in found) return ctx.fail([found.diagnostic]);
   const focus = files.length > 0 ? files.map((f) => resolve(ctx.cwd, f)) : undefined;
-  const analysis = analyze(found.root, focus);
+  const cache = ParseCache.load(join(found.root, STATE_DIR));
+  const analysis = analyze(found.root, focus, undefined, cache);
   // Lock files arrive by pull request like pipelines do: each checked pipeline's lock is checked too.
   const checked = analysis.pipelines.filter((p) => !focus || focus.includes(p.file.source.absPath));
-  const fileDiagnostics = checked.flatMap((p) => readLockFile(found.root, lockPathFor(p.file.source.absPath)).diagnostics);
+  const fileDiagnostics = checked.flatMap((p) => readLockFile(found.root, lockPathFor(p.file.source.absPath), cache).diagnostics);
   // So are registry files (checking the whole project).
   if (!focus) {
-    fileDiagnostics.push(...registryDiagnostics(found.root));
+    fileDiagnostics.push(...registryDiagnostics(found.root, cache));
     readConfig(found.root, join(found.root, STATE_DIR), fileDiagnostics);
   }
   const result = { ...analysis, diagnostics: [...analysis.diagnostics, ...fileDiagnostics], ok: analysis.ok && !hasErrors(fileDiagnostics) };

@@ -21,6 +21,7 @@ import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
 import { checkAgainst } from '../pipeline/schema-check.js';
 import type { Location } from '../pipeline/source.js';
 import { locate, readYamlFile } from '../pipeline/yaml-file.js';
+import type { ParseCache } from '../pipeline/parse-cache.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 const REGISTRY_DIR = 'registry';
@@ -105,8 +106,8 @@ const FIX = 'registry files are written by mlpipe (mlpipe/register, mlpipe model
  * versions); every problem is a located diagnostic. The same reader as
  * pipeline files, so size, encoding and nesting limits apply too.
  */
-export function parseRegistryFile(absPath: string, displayPath: string, name: string): ModelRecord {
-  const read = readYamlFile(absPath, displayPath);
+export function parseRegistryFile(absPath: string, displayPath: string, name: string, cache?: ParseCache): ModelRecord {
+  const read = readYamlFile(absPath, displayPath, cache);
   const source = read.file?.source ?? read.diagnostics[0]?.location?.file;
   const conflict = source ? source.text.search(/^(<<<<<<<|>>>>>>>|=======)( |$)/m) : -1;
   if (source && conflict !== -1) {
@@ -132,10 +133,10 @@ export function parseRegistryFile(absPath: string, displayPath: string, name: st
   return { name, aliases, versions };
 }
 
-export function readModel(root: string, name: string): ModelRecord | undefined {
+export function readModel(root: string, name: string, cache?: ParseCache): ModelRecord | undefined {
   const file = registryFile(root, name);
   if (!existsSync(file)) return undefined;
-  return parseRegistryFile(file, `${REGISTRY_DIR}/${name}.yaml`, name);
+  return parseRegistryFile(file, `${REGISTRY_DIR}/${name}.yaml`, name, cache);
 }
 
 /** A model's record, or an error naming the registered ones. */
