@@ -22,6 +22,7 @@ import { checkAgainst } from '../pipeline/schema-check.js';
 import type { Location } from '../pipeline/source.js';
 import { locate, readYamlFile } from '../pipeline/yaml-file.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
+import { OutsideRootError, RootGuard } from '../util/root-guard.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 const REGISTRY_DIR = 'registry';
@@ -164,6 +165,12 @@ export function modelNames(root: string): string[] {
  */
 export async function updateModel<T>(root: string, name: string, change: (current: ModelRecord) => { record: ModelRecord; result: T }): Promise<T> {
   const locks = join(root, '.mlpipe', 'locks');
+  try {
+    new RootGuard(root).checkParent(registryFile(root, name)); // never written through a link out of the project
+  } catch (e) {
+    if (e instanceof OutsideRootError) throw new RegistryError(`the registry file ${e.message}`, 'keep registry/ a directory inside the project, not a link to elsewhere');
+    throw e;
+  }
   mkdirSync(locks, { recursive: true });
   mkdirSync(join(root, REGISTRY_DIR), { recursive: true });
   const release = await lockfile.lock(registryFile(root, name), {

@@ -5,6 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rm
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { processAlive } from '../util/pid.js';
 
 export interface Holder {
   readonly pid: number;
@@ -13,14 +14,6 @@ export interface Holder {
   readonly token: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readHolder(path: string): Holder | undefined {
   try {
@@ -60,7 +53,7 @@ export class ProjectLock {
       }
       const holder = readHolder(path);
       const stale = holder
-        ? holder.host === me.host && !alive(holder.pid)
+        ? holder.host === me.host && !processAlive(holder.pid)
         : Date.now() - safeMtime(path) > 5000; // unreadable: a crash while writing it
       if (!stale) return holder ?? { pid: 0, host: me.host, command: 'unknown', token: '' };
       rmSync(path, { force: true });

@@ -9,11 +9,11 @@ import { RunCache } from '../cache/run-cache.js';
 import { StatIndex } from '../cache/stat-index.js';
 import { CacheStore } from '../cache/store.js';
 import { Workspace } from '../cache/workspace.js';
-import type { Diagnostic } from '../pipeline/diagnostic.js';
+import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import { readConfig } from './config.js';
 import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
-import { RootGuard } from '../util/root-guard.js';
+import { OutsideRootError, RootGuard } from '../util/root-guard.js';
 import type { ParseCache } from '../pipeline/parse-cache.js';
 
 /**
@@ -41,9 +41,17 @@ export class LockFiles {
     /** Makes every object stored so far durable (the store's batched fsync). */
     private readonly syncObjects: () => Promise<void> = async () => {},
     readonly diagnostics: Diagnostic[] = [],
+    guard?: RootGuard,
   ) {
     for (const p of pipelines) {
       const path = lockPathFor(p.file.source.absPath);
+      try {
+        guard?.checkParent(path); // a lock file is written beside its pipeline: never through a link out of the project
+      } catch (e) {
+        if (!(e instanceof OutsideRootError)) throw e;
+        diagnostics.push(error('outside-root', `the lock file ${e.message}`, p.file.source.at(0), { suggestion: 'keep pipelines/ a directory inside the project, not a link to elsewhere' }));
+        continue;
+      }
       const read = readLockFile(root, path, cache);
       diagnostics.push(...read.diagnostics);
       this.byPipeline.set(p.name, { path, data: { schema: 1, stages: { ...read.lock.stages } } });
@@ -162,7 +170,7 @@ export async function openState(root: string, pipelines: readonly Pipeline[], pa
     ws: new Workspace(root, index),
     store,
     runCache: new RunCache(stateDir),
-    locks: new LockFiles(root, pipelines, parseCache, () => store.sync()),
+    locks: new LockFiles(root, pipelines, parseCache, () => store.sync(), [], guard),
   };
 }
 

@@ -3,6 +3,7 @@
 // new one, never a torn one.
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { processAlive } from './pid.js';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -63,14 +64,6 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
 /** Temp files of the writes above and of the cache store: the writer's pid is in the name. */
 const TEMP_NAMES = [/^\..+\.(\d+)\.\d+(?:\.[a-z0-9]+)?\.tmp$/, /^\.tmp-(\d+)-\d+-\d+$/];
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes temp files (and staging directories) in `dir` whose writer is no
@@ -87,7 +80,7 @@ export function removeDeadTemps(dir: string): number {
   let removed = 0;
   for (const name of names) {
     const pid = TEMP_NAMES.map((re) => re.exec(name)?.[1]).find((p) => p !== undefined);
-    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
     removed++;
   }

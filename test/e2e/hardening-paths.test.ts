@@ -189,3 +189,28 @@ describe('built-in action inputs', () => {
     expect(existsSync(join(dirname(rig.dir), 'escaped'))).toBe(false);
   });
 });
+
+describe('state written beside committed files', () => {
+  it('a pipelines/ directory that is a link out of the project gets no lock file written through it', () => {
+    rig.write({});
+    rmSync(join(rig.dir, 'pipelines'), { recursive: true });
+    mkdirSync(join(outside, 'pipes'));
+    writeFileSync(join(outside, 'pipes', 'p.yaml'), 'stages:\n  s:\n    cmd: echo hi > out.txt\n    outs: [out.txt]\n');
+    symlinkSync(join(outside, 'pipes'), join(rig.dir, 'pipelines'));
+    const r = rig.run(['run']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)[0]).toMatch(/^pipelines\/p\.yaml:1:1: error: the lock file pipelines\/p\.lock: its directory leads outside the project/);
+    expect(existsSync(join(outside, 'pipes', 'p.lock'))).toBe(false);
+  });
+
+  it('a registry/ directory that is a link out of the project is never written through', () => {
+    const text = 'name: m\naliases: {}\nversions:\n  - version: 1\n    hash: 0123456789abcdef0123456789abcdef\n    registered_at: 2026-11-28T00:00:00.000Z\n    source: models/m\n';
+    mkdirSync(join(outside, 'reg'));
+    writeFileSync(join(outside, 'reg', 'm.yaml'), text);
+    symlinkSync(join(outside, 'reg'), join(rig.dir, 'registry'));
+    const r = rig.run(['models', 'promote', 'm:1', 'production']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: the registry file registry\/m\.yaml: its directory leads outside the project/);
+    expect(readFileSync(join(outside, 'reg', 'm.yaml'), 'utf8')).toBe(text);
+  });
+});
