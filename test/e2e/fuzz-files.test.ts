@@ -3,8 +3,8 @@
 // deep flow and block nesting, alias bombs, path escapes, random bytes and
 // truncation, then read by `validate` or `status` through the built CLI.
 // Every run must exit 0 or 2, an exit 2 must print a located diagnostic
-// (file:line:col), and each must take under 2 s and 200 MB; nothing outside
-// the project is touched. Bounded for CI (FUZZ_RUNS, default 30); run longer
+// (file:line:col), and each must take under 2 s of CPU and 200 MB; nothing
+// outside the project is touched. Bounded for CI (FUZZ_RUNS, default 30); run longer
 // with FUZZ_RUNS=1000 npx vitest run test/e2e/fuzz-files.test.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ describe('fuzzed project files', () => {
     rmSync(rssFile, { force: true });
   });
 
-  it('exit 0 or 2 with a located diagnostic, under 2 s and 200 MB each, nothing outside touched', () => {
+  it('exit 0 or 2 with a located diagnostic, under 2 s of CPU and 200 MB each, nothing outside touched', () => {
     fc.assert(
       fc.property(fc.constantFrom(...(Object.keys(KINDS) as Kind[])), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.constantFrom('validate', 'status'), (kind, mutations, command) => {
         for (const k of Object.values(KINDS)) rig.write({ [k.file]: k.base });
@@ -90,8 +90,10 @@ describe('fuzzed project files', () => {
           expect(m, what).not.toBeNull();
           expect(Object.values(KINDS).map((k) => k.file), what).toContain(m![1]);
         }
-        expect(ms, what).toBeLessThan(2000);
-        expect(Number(readFileSync(rssFile, 'utf8')) / 1024, what).toBeLessThan(200);
+        const used = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number };
+        expect(used.cpuMs, what).toBeLessThan(2000);
+        expect(ms, what).toBeLessThan(10_000); // wall time: no hang, whatever else shares the cores
+        expect(used.maxRssKb / 1024, what).toBeLessThan(200);
         expect(readdirSync(outside)).toEqual(['victim.txt']);
         expect(readFileSync(join(outside, 'victim.txt'), 'utf8')).toBe('precious\n');
       }),
