@@ -62,7 +62,7 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
 }
 
 /** Temp files of the writes above and of the cache store: the writer's pid is in the name. */
-const TEMP_NAMES = [/^\..+\.(\d+)\.\d+(?:\.[a-z0-9]+)?\.tmp$/, /^\.tmp-(\d+)-\d+-\d+$/];
+const TEMP_NAMES = [/^\..+?\.(\d+)\.\d+(?:\.[a-z0-9]+)?\.tmp$/, /^\.tmp-(\d+)-\d+-\d+$/];
 
 
 /**
