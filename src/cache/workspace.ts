@@ -1,7 +1,8 @@
 // The state of paths in the workspace: a file's content hash, a directory's
 // manifest (sorted relative paths with their hashes) and manifest hash, or
-// "missing". Every file hash goes through the stat index.
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+// "missing". Every file hash goes through the stat index. Inside a directory,
+// a symbolic link counts only when it leads to a file inside the project.
+import { readdirSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
@@ -118,6 +119,9 @@ export class Workspace {
       for (const e of entries) {
         const childRel = `${dirRel}/${e.name}`;
         const inner = prefix === '' ? e.name : `${prefix}/${e.name}`;
+        // A link inside a directory is followed only to a file inside the project:
+        // never out of it, and never into a directory (no cycles, no walking /).
+        if (e.isSymbolicLink() && !this.linkToFileInside(childRel)) continue;
         let cst: BigIntStats;
         try {
           cst = statSync(this.abs(childRel), { bigint: true });
@@ -138,11 +142,29 @@ export class Workspace {
     return this.remember(rel, { kind: 'dir', hash: manifestHash(manifest), size, manifest });
   }
 
-  /** A glob's matches as a manifest (paths relative to the root). */
+  private realRoot: string | undefined;
+
+  /** True when a symbolic link leads to a regular file inside the project. */
+  private linkToFileInside(rel: string): boolean {
+    let real: string;
+    try {
+      real = realpathSync.native(this.abs(rel));
+      this.realRoot ??= realpathSync.native(this.root);
+      return real.startsWith(this.realRoot + sep) && statSync(real).isFile();
+    } catch {
+      return false; // dangling
+    }
+  }
+
+  /**
+   * A glob's matches as a manifest (paths relative to the root): regular
+   * files only, and symbolic links are not followed (a link to / or to its
+   * own directory must not make a glob walk the machine or loop).
+   */
   globState(pattern: string): PathState {
     const memo = this.globs.get(pattern);
     if (memo) return memo;
-    const matches = globSync(pattern, { cwd: this.root, dot: true, onlyFiles: true, ignore: ['.mlpipe/**', '.git/**'] })
+    const matches = globSync(pattern, { cwd: this.root, dot: true, onlyFiles: true, followSymbolicLinks: false, ignore: ['.mlpipe/**', '.git/**'] })
       .map((p) => p.split(sep).join('/'))
       .sort();
     const manifest: ManifestEntry[] = [];

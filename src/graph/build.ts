@@ -145,7 +145,7 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
 
 function onDisk(root: string, dep: DepSpec, listing: DirListing): boolean {
   if (!dep.glob) return listing.exists(dep.path);
-  return globSync(dep.path, { cwd: root, dot: true, onlyFiles: false, ignore: ['.mlpipe/**', '.git/**'] }).length > 0;
+  return globSync(dep.path, { cwd: root, dot: true, onlyFiles: false, followSymbolicLinks: false, ignore: ['.mlpipe/**', '.git/**'] }).length > 0;
 }
 
 /**

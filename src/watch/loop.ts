@@ -142,7 +142,7 @@ export class WatchLoop {
     if (paths.size === this.watched.size && [...paths].every((p) => this.watched.has(p))) return;
     await this.watcher?.close();
     const { watch } = await import('chokidar');
-    const watcher = watch([...paths], { ignoreInitial: true, ignored: (path: string) => this.set?.ignored(path) ?? false });
+    const watcher = watch([...paths], { ignoreInitial: true, followSymlinks: false, ignored: (path: string) => this.set?.ignored(path) ?? false });
     watcher.on('all', (_event, path) => this.onChange(path));
     watcher.on('error', () => {}); // a path that vanished: the next run re-plans
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

@@ -1,6 +1,7 @@
 // Issue 13, inputs that crashed or hung mlpipe: invalid UTF-8 that Node
 // rejects, deep flow and block nesting, a broken config file, and an invalid
 // pipeline that left .mlpipe/ behind. Each gets a located error, quickly.
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorLines, Rig } from '../rig.js';
 
@@ -93,5 +94,30 @@ describe('nothing written for an invalid pipeline', () => {
       expect(r.code, cmd.join(' ')).toBe(2);
       expect(rig.exists('.mlpipe'), cmd.join(' ')).toBe(false);
     }
+  });
+});
+
+describe('symbolic links inside dep directories', () => {
+  it('a link to / or to its own directory never makes mlpipe walk the machine or loop; a link to a file inside counts', () => {
+    rig = new Rig().write({
+      'data/a.txt': 'a\n',
+      'inside.txt': 'inside\n',
+      'pipelines/p.yaml': 'stages:\n  dir:\n    cmd: cat data/a.txt > dir.txt\n    deps: [data/]\n    outs: [dir.txt]\n  glob:\n    cmd: cat data/a.txt > glob.txt\n    deps: ["data/**"]\n    outs: [glob.txt]\n',
+    });
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.symlinkSync('.', join(rig.dir, 'data', 'loop'));
+    fs.symlinkSync('/', join(rig.dir, 'data', 'root'));
+    fs.symlinkSync('../inside.txt', join(rig.dir, 'data', 'inside-link'));
+    const started = Date.now();
+    for (const cmd of [['validate'], ['status'], ['run']]) {
+      const r = rig.run(cmd);
+      expect(r.code, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(Date.now() - started).toBeLessThan(15_000); // was: status never finished (it walked / through data/root)
+    // The linked file inside the project is content of data/: changing it makes the stage stale.
+    rig.write({ 'inside.txt': 'changed\n' });
+    const s = JSON.parse(rig.run(['status', '--json']).stdout) as { stages: { id: string; status: string; reasons: string[] }[] };
+    expect(s.stages.find((x) => x.id === 'p:dir')).toMatchObject({ status: 'stale', reasons: ['dep changed: data'] });
+    expect(s.stages.find((x) => x.id === 'p:glob')!.status).toBe('fresh');
   });
 });
