@@ -21,7 +21,14 @@ export interface ExpandContext {
   readonly guard: SymlinkGuard;
   /** Params files whose own diagnostics were already reported by another pipeline. */
   readonly reportedParams: Set<string>;
+  /** Stages expanded so far in the project (MAX_STAGES bounds it). */
+  readonly stageCount: { n: number };
 }
+
+/** Instances one matrix/foreach stage may fan out to. */
+export const MAX_FAN_OUT = 10_000;
+/** Stages a project may have in all (2.5 times the largest measured in bench/engine.mjs). */
+export const MAX_STAGES = 25_000;
 
 type Raw = Record<string, unknown>;
 
@@ -55,9 +62,24 @@ export function expandPipeline(file: YamlFile, ctx: ExpandContext): { pipeline?:
   const pipelineEnv = stringRecord(envSub.value);
 
   const stages: Stage[] = [];
-  for (const [group, body] of Object.entries(data.stages as Record<string, Raw>)) {
+  const entries = Object.entries(data.stages as Record<string, Raw>);
+  // Each entry is at least one stage: too many is known before expanding any.
+  const tooMany = (at: string) =>
+    error('too-many-stages', `the project has more than ${MAX_STAGES.toLocaleString('en')} stages from here on`, locate(file, ['stages', at], 'key'), {
+      suggestion: 'split the work into fewer, larger stages (a stage can process many files)',
+    });
+  if (ctx.stageCount.n + entries.length > MAX_STAGES) {
+    diagnostics.push(tooMany(entries[MAX_STAGES - ctx.stageCount.n]![0]));
+    return { diagnostics };
+  }
+  for (const [group, body] of entries) {
     const fanOutUses: ParamUse[] = [];
     const instances = fanOut(file, group, body, pipelineScope, diagnostics, fanOutUses);
+    if (ctx.stageCount.n + instances.length > MAX_STAGES) {
+      diagnostics.push(tooMany(group));
+      break;
+    }
+    ctx.stageCount.n += instances.length;
     for (const instance of instances) {
       const stage = buildStage(file, ctx, {
         pipeline: name,
@@ -135,6 +157,14 @@ function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnost
         diagnostics.push(error('matrix-values', `matrix axis "${axis}" must be a non-empty list`, locate(file, [...base, 'matrix', axis])));
         return [];
       }
+      if (instances.length * values.length > MAX_FAN_OUT) {
+        diagnostics.push(
+          error('fan-out', `the matrix makes more than ${MAX_FAN_OUT.toLocaleString('en')} instances (${instances.length.toLocaleString('en')} × ${values.length.toLocaleString('en')} by axis "${axis}")`, locate(file, [...base, 'matrix']), {
+            suggestion: 'use fewer values per axis, or let one instance process several values',
+          }),
+        );
+        return [];
+      }
       const next: typeof instances = [];
       for (const inst of instances) {
         values.forEach((v, i) => {
@@ -148,6 +178,11 @@ function fanOut(file: YamlFile, group: string, body: Raw, scope: Scope, diagnost
     const values = fanOutValues(file, [...base, 'foreach'], body.foreach, scope, diagnostics, uses);
     if (values === undefined) return [];
     const literal = typeof body.foreach !== 'string';
+    const count = Array.isArray(values) ? values.length : isRecord(values) ? Object.keys(values).length : 0;
+    if (count > MAX_FAN_OUT) {
+      diagnostics.push(error('fan-out', `"foreach" makes ${count.toLocaleString('en')} instances; at most ${MAX_FAN_OUT.toLocaleString('en')}`, locate(file, [...base, 'foreach']), { suggestion: 'let one instance process several values' }));
+      return [];
+    }
     if (Array.isArray(values) && values.length > 0) {
       instances = values.map((v, i) => ({ parts: [isScalar(v) ? String(v) : String(i)], item: v, where: locate(file, literal ? [...base, 'foreach', i] : [...base, 'foreach']) }));
     } else if (isRecord(values) && Object.keys(values).length > 0) {

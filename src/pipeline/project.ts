@@ -70,7 +70,7 @@ export function loadProject(
   cache: ParseCache = ParseCache.none(),
 ): LoadedProject {
   const diagnostics: Diagnostic[] = [];
-  const ctx: ExpandContext = { root, params: new ParamsFiles(root, overrides, cache), guard: new SymlinkGuard(root), reportedParams: new Set() };
+  const ctx: ExpandContext = { root, params: new ParamsFiles(root, overrides, cache), guard: new SymlinkGuard(root), reportedParams: new Set(), stageCount: { n: 0 } };
   const pipelines: Pipeline[] = [];
   const byName = new Map<string, YamlFile>();
   for (const abs of files) {

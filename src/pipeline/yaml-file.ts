@@ -31,7 +31,30 @@ export interface YamlFile {
   readonly data: unknown;
 }
 
-const PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: true, merge: true, strict: true } as const;
+// uniqueKeys is checked by duplicateKeys() below: the library's own check
+// compares each key with every earlier one (quadratic: 20,000 stages took 2 s).
+const PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: false, merge: true, strict: true } as const;
+
+/** Keys that appear twice in one mapping, in one pass with a set per mapping. */
+function duplicateKeys(doc: Document.Parsed, source: SourceFile): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const item of map.items) {
+        if (!isScalar(item.key)) continue;
+        const k = String(item.key.value);
+        if (k === '<<') continue; // merge keys may repeat
+        if (seen.has(k)) {
+          const [start, end] = item.key.range ?? [0, 0];
+          found.push(error('yaml-duplicate-key', 'duplicate key: each key may appear once in a mapping', source.at(start, end)));
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return found;
+}
 
 function cachedFile(source: SourceFile, data: unknown): YamlFile {
   let doc: Document.Parsed | undefined;
@@ -91,16 +114,26 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
  */
 export const MAX_NESTING = 100;
 
+/**
+ * How many values (scalars and collections) one file may hold: parsing with
+ * positions costs ~1 KB of memory per value, and a 10,000-stage lock file
+ * holds ~300,000.
+ */
+export const MAX_NODES = 500_000;
+
 const CONTROL_TOKENS = new Set(['\x02', '\x18', '\x1f']); // document, flow-error-end and scalar markers: not in the text
 const NOT_CONTENT = new Set(['space', 'newline', 'comment', 'comma', 'flow-seq-end', 'flow-map-end', 'doc-start', 'doc-end', 'directive-line', 'byte-order-mark']);
 
 /**
- * The offset where the text first nests deeper than MAX_NESTING, or -1. One
- * pass of the YAML lexer (linear, no recursion), stopping at the first
- * offence: block levels from the columns where nodes start on a line (after
- * indentation or a "- " / "? " indicator), flow levels from brackets.
+ * Where the text first breaks a structural limit, or undefined: nesting
+ * deeper than MAX_NESTING, or more than MAX_NODES values. One pass of the
+ * YAML lexer (linear, no recursion), stopping at the first offence: block
+ * levels from the columns where nodes start on a line (after indentation or a
+ * "- " / "? " indicator), flow levels from brackets, values from scalars and
+ * collection starts.
  */
-export function tooDeep(text: string): number {
+export function structureLimit(text: string): { readonly at: number; readonly limit: 'depth' | 'nodes' } | undefined {
+  let nodes = 0;
   const block: number[] = [];
   let flow = 0;
   let offset = 0;
@@ -132,10 +165,16 @@ export function tooDeep(text: string): number {
       block.push(col);
     }
     if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
-    if (block.length + flow > MAX_NESTING) return at;
+    if (block.length + flow > MAX_NESTING) return { at, limit: 'depth' };
+    if (++nodes > MAX_NODES) return { at, limit: 'nodes' };
     nodeStart = type === 'seq-item-ind' || type === 'explicit-key-ind';
   }
-  return -1;
+  return undefined;
+}
+
+/** The offset where the text first nests deeper than MAX_NESTING (or breaks another limit), or -1. */
+export function tooDeep(text: string): number {
+  return structureLimit(text)?.at ?? -1;
 }
 
 export function readYamlFile(absPath: string, displayPath: string, cache: ParseCache = ParseCache.none()): ReadResult {
@@ -191,12 +230,21 @@ export function parseYamlBytes(bytes: Uint8Array, absPath: string, displayPath: 
 
 export function parseYamlText(source: SourceFile): ReadResult {
   const diagnostics: Diagnostic[] = [];
-  const deep = tooDeep(source.text);
-  if (deep !== -1) {
+  const limit = structureLimit(source.text);
+  if (limit?.limit === 'depth') {
     return {
       diagnostics: [
-        error('too-deep', `the document nests deeper than ${MAX_NESTING} levels here`, source.at(deep, deep + 1), {
+        error('too-deep', `the document nests deeper than ${MAX_NESTING} levels here`, source.at(limit.at, limit.at + 1), {
           suggestion: 'flatten the structure; pipeline, params, lock and registry files nest a few levels deep',
+        }),
+      ],
+    };
+  }
+  if (limit?.limit === 'nodes') {
+    return {
+      diagnostics: [
+        error('too-many-values', `the document holds more than ${MAX_NODES.toLocaleString('en')} values (this is where it passes the limit)`, source.at(limit.at, limit.at + 1), {
+          suggestion: 'split it into several files, or keep data in files listed as deps rather than in the YAML',
         }),
       ],
     };
@@ -217,6 +265,7 @@ export function parseYamlText(source: SourceFile): ReadResult {
       error(`yaml-${e.code.toLowerCase().replace(/_/g, '-')}`, yamlMessage(e.code, e.message), source.at(e.pos[0], e.pos[1]), suggestion ? { suggestion } : {}),
     );
   }
+  if (!syntaxSeen) diagnostics.push(...duplicateKeys(doc, source));
   for (const w of doc.warnings) {
     diagnostics.push(warning(`yaml-${w.code.toLowerCase().replace(/_/g, '-')}`, w.message, source.at(w.pos[0], w.pos[1])));
   }

@@ -121,3 +121,31 @@ describe('symbolic links inside dep directories', () => {
     expect(s.stages.find((x) => x.id === 'p:glob')!.status).toBe('fresh');
   });
 });
+
+describe('size of the work a file asks for', () => {
+  it('a matrix of 10^9 instances, a foreach of 20,000 and a project of 25,001 stages are located errors, quickly', () => {
+    const axis = `[${Array.from({ length: 1000 }, (_, i) => i).join(', ')}]`;
+    const cases: [string, string, RegExp][] = [
+      ['matrix', `stages:\n  s:\n    matrix: {a: ${axis}, b: ${axis}, c: ${axis}}\n    cmd: echo \${item.a}\n`, /^pipelines\/p\.yaml:3:13: error: the matrix makes more than 10,000 instances \(1,000 × 1,000 by axis "b"\)/],
+      ['foreach', `stages:\n  s:\n    foreach: [${Array.from({ length: 20_000 }, (_, i) => i).join(', ')}]\n    cmd: echo \${item}\n`, /^pipelines\/p\.yaml:3:14: error: "foreach" makes 20,000 instances; at most 10,000/],
+      ['stages', `stages:\n${Array.from({ length: 25_001 }, (_, i) => `  s${i}: {cmd: x}`).join('\n')}\n`, /^pipelines\/p\.yaml:25002:3: error: the project has more than 25,000 stages from here on/],
+      ['values', `stages:\n  s:\n    cmd: x\n    meta: [${'1,'.repeat(500_001)}1]\n`, /^pipelines\/p\.yaml:4:\d+: error: the document holds more than 500,000 values/],
+    ];
+    for (const [what, text, expected] of cases) {
+      rig?.cleanup();
+      rig = new Rig().write({ 'pipelines/p.yaml': text });
+      const started = Date.now();
+      const r = rig.run(['validate']);
+      expect(r.code, what).toBe(2);
+      expect(errorLines(r.stderr)[0], what).toMatch(expected);
+      expect(Date.now() - started, what).toBeLessThan(10_000); // the matrix ran out of memory before; the rest took seconds to minutes
+    }
+  });
+
+  it('20,000 stages in one file are read in linear time (the YAML library\'s duplicate-key check was quadratic)', () => {
+    rig = new Rig().write({ 'pipelines/p.yaml': `stages:\n${Array.from({ length: 20_000 }, (_, i) => `  s${i}: {cmd: x}`).join('\n')}\n  s7: {cmd: y}\n` });
+    const r = rig.run(['validate']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual(['pipelines/p.yaml:20002:3: error: duplicate key: each key may appear once in a mapping']);
+  });
+});
