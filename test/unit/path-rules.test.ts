@@ -27,7 +27,7 @@ describe('path rules', () => {
   };
 
   it('agrees with checkPath on hand-picked paths', () => {
-    for (const p of ['a', 'a/b.txt', 'data/*.csv', '...', 'a..b', '.hidden', 'x/.mlpipe', '../x', 'a/../b', 'a/./b', './a', '/etc', 'C:/x', '~/x', 'a\\b', 'a//b', 'a/', '', '.', '..', '.mlpipe', '.mlpipe/cache', 'a/..', 'é/ü']) agrees(p);
+    for (const p of ['a\nb/../c', ' \nx', ' ', 'a', 'a/b.txt', 'data/*.csv', '...', 'a..b', '.hidden', 'x/.mlpipe', '../x', 'a/../b', 'a/./b', './a', '/etc', 'C:/x', '~/x', 'a\\b', 'a//b', 'a/', '', '.', '..', '.mlpipe', '.mlpipe/cache', 'a/..', 'é/ü']) agrees(p);
   });
 
   it('agrees with checkPath on fuzzed paths', () => {
