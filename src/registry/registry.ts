@@ -14,7 +14,6 @@
 // file.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { stringify } from 'yaml';
 import validateRegistry from '../generated/registry-validate.js';
 import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
@@ -173,6 +172,8 @@ export async function updateModel<T>(root: string, name: string, change: (curren
   }
   mkdirSync(locks, { recursive: true });
   mkdirSync(join(root, REGISTRY_DIR), { recursive: true });
+  // Loaded here: validate and the read-only commands read registry files without it.
+  const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(registryFile(root, name), {
     realpath: false,
     lockfilePath: join(locks, `registry-${name}.lock`),
