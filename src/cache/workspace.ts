@@ -2,7 +2,8 @@
 // manifest (sorted relative paths with their hashes) and manifest hash, or
 // "missing". Every file hash goes through the stat index. Inside a directory,
 // a symbolic link counts only when it leads to a file inside the project.
-import { readdirSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { RootGuard } from '../util/root-guard.js';
 import { join, sep } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { hashBytes, hashFile, type ContentHash } from './hash.js';
@@ -121,7 +122,7 @@ export class Workspace {
         const inner = prefix === '' ? e.name : `${prefix}/${e.name}`;
         // A link inside a directory is followed only to a file inside the project:
         // never out of it, and never into a directory (no cycles, no walking /).
-        if (e.isSymbolicLink() && !this.linkToFileInside(childRel)) continue;
+        if (e.isSymbolicLink() && !(this.guard ??= new RootGuard(this.root)).fileInside(this.abs(childRel))) continue;
         let cst: BigIntStats;
         try {
           cst = statSync(this.abs(childRel), { bigint: true });
@@ -142,19 +143,8 @@ export class Workspace {
     return this.remember(rel, { kind: 'dir', hash: manifestHash(manifest), size, manifest });
   }
 
-  private realRoot: string | undefined;
-
-  /** True when a symbolic link leads to a regular file inside the project. */
-  private linkToFileInside(rel: string): boolean {
-    let real: string;
-    try {
-      real = realpathSync.native(this.abs(rel));
-      this.realRoot ??= realpathSync.native(this.root);
-      return real.startsWith(this.realRoot + sep) && statSync(real).isFile();
-    } catch {
-      return false; // dangling
-    }
-  }
+  /** Made on the first link met inside a directory. */
+  private guard: RootGuard | undefined;
 
   /**
    * A glob's matches as a manifest (paths relative to the root): regular

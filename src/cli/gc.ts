@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { removeDeadTemps } from '../util/atomic-write.js';
 import type { ContentHash } from '../cache/hash.js';
 import type { LockOut } from '../cache/lockfile.js';
-
 import { modelNames, readModel, RegistryError } from '../registry/registry.js';
 import { restoredModelsDir, versionObjects } from '../registry/model-store.js';
 import { EXIT, type CliContext } from './context.js';

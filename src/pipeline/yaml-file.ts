@@ -117,7 +117,7 @@ export const MAX_NESTING = 100;
 /**
  * How many values (scalars and collections) one file may hold: parsing with
  * positions costs ~1 KB of memory per value, and a 10,000-stage lock file
- * holds ~300,000.
+ * holds ~250,000.
  */
 export const MAX_NODES = 500_000;
 
@@ -170,11 +170,6 @@ export function structureLimit(text: string): { readonly at: number; readonly li
     nodeStart = type === 'seq-item-ind' || type === 'explicit-key-ind';
   }
   return undefined;
-}
-
-/** The offset where the text first nests deeper than MAX_NESTING (or breaks another limit), or -1. */
-export function tooDeep(text: string): number {
-  return structureLimit(text)?.at ?? -1;
 }
 
 export function readYamlFile(absPath: string, displayPath: string, cache: ParseCache = ParseCache.none()): ReadResult {

@@ -14,7 +14,6 @@ export interface Holder {
   readonly token: string;
 }
 
-
 function readHolder(path: string): Holder | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Holder;

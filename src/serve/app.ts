@@ -13,7 +13,7 @@ import type { InputTable } from '../ml/predict.js';
 import type { Signature } from '../ml/signature.js';
 import { BodyParser } from './body-parser.js';
 import { ServeMetrics } from './metrics.js';
-import { PayloadError, type BodyKind } from './payload.js';
+import { EMPTY_BODY, PayloadError, type BodyKind } from './payload.js';
 
 export interface ServedModel {
   readonly signature: Signature;
@@ -96,11 +96,9 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
         ? `the body is larger than the limit of ${options.bodyLimit} bytes (mlpipe serve --max-body)`
         : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'unsupported content type: send application/json (MLflow scoring format) or text/csv'
-          : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-            ? 'the body is empty: send a JSON object with one of dataframe_split, dataframe_records, instances, inputs'
-            : error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
-              ? `malformed JSON: ${error.message}`
-              : error.message;
+          : error instanceof SyntaxError
+            ? `malformed JSON: ${error.message}`
+            : error.message;
     const e = clientError(status, message);
     metrics.error(e.body.error_code.toLowerCase());
     return reply.code(status).send(e.body);
@@ -122,7 +120,7 @@ export function buildApp(model: ServedModel, options: AppOptions): { app: Fastif
 
   app.post('/invocations', async (req, reply) => {
     const table = req.body as InputTable | undefined;
-    if (table === undefined) throw new PayloadError('the body is empty: send a JSON object with one of dataframe_split, dataframe_records, instances, inputs');
+    if (table === undefined) throw new PayloadError(EMPTY_BODY);
     const predictions = await model.predict(table);
     metrics.predictions(predictions);
     options.onScored?.(table, predictions);

@@ -20,6 +20,9 @@ export class PayloadError extends Error {
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 
+/** What an empty JSON body is told. */
+export const EMPTY_BODY = `the body is empty: send a JSON object with one of ${FORMATS.join(', ')}`;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Marks a column a record did not have (as opposed to a null value). */
@@ -117,7 +120,7 @@ export type BodyKind = 'json' | 'csv';
  * worker for large ones.
  */
 export function tableOfBody(sig: Signature, kind: BodyKind, text: string, maxRows: number): InputTable {
-  if (kind === 'json' && text.trim() === '') throw new PayloadError(`the body is empty: send a JSON object with one of ${FORMATS.join(', ')}`);
+  if (kind === 'json' && text.trim() === '') throw new PayloadError(EMPTY_BODY);
   const frame = kind === 'csv' ? frameOfCsv(text) : frameOfJson(sig, JSON.parse(text));
   if (frame.rows.length === 0) throw new PayloadError('the request has no rows to score');
   if (frame.rows.length > maxRows) throw new PayloadError(`the request has ${frame.rows.length} rows; this server scores at most ${maxRows} per request (mlpipe serve --max-rows)`, 413);

@@ -4,7 +4,7 @@
 // included) and the operation is refused when it would land outside the
 // project root. Validation checks paths as written; this checks them as they
 // are on disk now.
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 
 export class OutsideRootError extends Error {}
@@ -49,6 +49,16 @@ export class RootGuard {
   /** True when `abs` itself (following links, as far as it exists) resolves outside the root. */
   escapes(abs: string): boolean {
     return !this.inside(this.realExisting(abs));
+  }
+
+  /** True when `abs` (a symbolic link, say) leads to a regular file inside the root. */
+  fileInside(abs: string): boolean {
+    try {
+      const real = realpathSync.native(abs);
+      return real !== this.realRoot && this.inside(real) && statSync(real).isFile();
+    } catch {
+      return false; // dangling
+    }
   }
 
   /** Throws unless `abs` itself (following links) resolves inside the root, e.g. before reading a stage's output into the cache. */

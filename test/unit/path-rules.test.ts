@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkPath } from '../../src/pipeline/paths.js';
-import { MAX_NESTING, tooDeep } from '../../src/pipeline/yaml-file.js';
+import { MAX_NESTING, structureLimit } from '../../src/pipeline/yaml-file.js';
 import { REPO } from '../rig.js';
+
+/** Where the text first breaks a structural limit, or -1. */
+const tooDeep = (text: string) => structureLimit(text)?.at ?? -1;
 
 const schemaPattern = (name: string) => new RegExp(JSON.parse(readFileSync(join(REPO, 'schemas', `${name}.schema.json`), 'utf8')).definitions.path.pattern, 'u');
 
