@@ -11,8 +11,12 @@ import { canonicalJson } from './canonical.js';
 import type { LockEntry, LockOut, LockState } from './lockfile.js';
 import type { PathState, Workspace } from './workspace.js';
 
-/** Bump when the record's shape or meaning changes: every stage becomes stale once. */
-export const KEY_VERSION = 1;
+/**
+ * Bump when the record's shape or meaning changes: every stage becomes stale once.
+ * 2: `run --set` no longer reaches a cmd stage's declared params (entries recorded
+ * under 1 may hold a value the command never saw).
+ */
+export const KEY_VERSION = 2;
 
 /** Whole-file param dependencies are recorded under this key. */
 export const WHOLE_FILE = '*';

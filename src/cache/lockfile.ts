@@ -23,6 +23,8 @@ export interface LockState {
 
 export interface LockOut extends LockState {
   readonly cache: boolean;
+  /** Declared under metrics: or plots: (absent for plain outputs), so a revision's metrics files are known from its lock files. */
+  readonly role?: 'metrics' | 'plots';
   /**
    * Directory outputs: the paths inside (relative to the directory) that other
    * stages read, with their states — so a consumer's dep on one can be checked

@@ -150,6 +150,51 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runModelsRetire(context(cmd), ref, opts.reason));
     });
 
+  const tableFormats = (cmd: Command, csv: boolean) => {
+    cmd.option('--md', 'print a Markdown table');
+    if (csv) cmd.option('--csv', 'print CSV');
+    return cmd;
+  };
+  const params = program.command('params').description('parameter values across revisions');
+  tableFormats(
+    params
+      .command('diff')
+      .description('params files compared between two revisions (default: HEAD and the working tree); changed keys only unless --all')
+      .argument('[a_rev]', 'a git revision or experiment name (default: HEAD)')
+      .argument('[b_rev]', 'a git revision or experiment name (default: the working tree)')
+      .option('--all', 'every key, changed or not'),
+    false,
+  ).action(async (a: string | undefined, b: string | undefined, opts: Record<string, string>, cmd: Command) => {
+    const { runParamsDiff } = await import('./compare.js');
+    setExit(await runParamsDiff(context(cmd), a, b, opts));
+  });
+  const metrics = program.command('metrics').description('metric values (every number in the stages\' metrics files) across revisions');
+  tableFormats(
+    metrics
+      .command('show')
+      .description('the metrics of the working tree (and of each --rev)')
+      .argument('[target...]', 'metrics files or directories (default: all)')
+      .option('--rev <rev>', 'also show this git revision or experiment (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--precision <n>', 'digits after the decimal point', '5'),
+    true,
+  ).action(async (targets: string[], opts: Record<string, string> & { rev?: string[] }, cmd: Command) => {
+    const { runMetricsShow } = await import('./compare.js');
+    setExit(await runMetricsShow(context(cmd), targets, opts));
+  });
+  tableFormats(
+    metrics
+      .command('diff')
+      .description('metrics compared between two revisions (default: HEAD and the working tree), with the change; changed values only unless --all')
+      .argument('[a_rev]', 'a git revision or experiment name (default: HEAD)')
+      .argument('[b_rev]', 'a git revision or experiment name (default: the working tree)')
+      .option('--all', 'every metric, changed or not')
+      .option('--precision <n>', 'digits after the decimal point', '5'),
+    true,
+  ).action(async (a: string | undefined, b: string | undefined, opts: Record<string, string>, cmd: Command) => {
+    const { runMetricsDiff } = await import('./compare.js');
+    setExit(await runMetricsDiff(context(cmd), a, b, opts));
+  });
+
   program
     .command('serve')
     .description('serve a model over HTTP with MLflow\'s scoring protocol: POST /invocations, GET /ping /health /version /metrics')

@@ -2,6 +2,7 @@
 // registry (registry/<name>.yaml). Changes go through the registry's lock and
 // atomic writes; a retired version is never promoted. References: NAME (its
 // production alias, else its newest live version), NAME@ALIAS, NAME:VERSION.
+import { renderTable } from '../report/table.js';
 import { colorsFor } from '../report/diagnostic-text.js';
 import { aliasesOf, modelNames, parseRef, refText, RegistryError, requireModel, resolveRef, retiredMessage, updateModel, withAlias, withRetired, ALIAS_PATTERN, type ModelRef, type ModelVersion } from '../registry/registry.js';
 import { EXIT, type CliContext } from './context.js';
@@ -57,11 +58,7 @@ export function runModelsList(ctx: CliContext, name: string | undefined): Promis
     for (const r of records) {
       for (const v of r.versions) rows.push([r.name, String(v.version), aliasesOf(r, v.version).join(',') || '-', status(v), v.registered_at.slice(0, 16).replace('T', ' '), headline(v.metrics) || '-']);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    for (const [i, row] of rows.entries()) {
-      const line = row.map((cell, j) => (j === row.length - 1 ? cell : cell.padEnd(widths[j]!))).join('  ');
-      ctx.out(i === 0 ? colorsFor(ctx.stdout, ctx.env).bold(line) : line);
-    }
+    ctx.out(renderTable(rows[0]!, rows.slice(1), 'text', colorsFor(ctx.stdout, ctx.env)));
     return EXIT.ok;
   });
 }

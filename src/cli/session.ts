@@ -9,6 +9,7 @@ import type { Pipeline, StageId } from '../pipeline/model.js';
 import { openState, type ProjectState } from '../run/state.js';
 import { initHashing } from '../cache/hash.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
+import { lookup, parseKey } from '../pipeline/params.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import { ProjectLock } from '../run/project-lock.js';
 import { join } from 'node:path';
@@ -48,6 +49,39 @@ function parseSets(sets: readonly string[]): { overrides: Map<string, unknown>; 
   return { overrides, diagnostics };
 }
 
+/** "a.b" and "a.b.c" (or "a.b[0]") name overlapping values. */
+function keysOverlap(a: string, b: string): boolean {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return long === short || long.startsWith(`${short}.`) || long.startsWith(`${short}[`);
+}
+
+/**
+ * A --set override reaches commands only through ${...} and action inputs: a
+ * cmd stage that declares the key under "params:" may read the params file
+ * itself and would run with the file's value while its lock recorded the
+ * override. Such overrides are refused (exp run writes them into its copy of
+ * the file instead).
+ */
+function overridesCommandsWouldNotSee(pipelines: readonly Pipeline[], overrides: ReadonlyMap<string, unknown>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const key of overrides.keys()) {
+    const segments = parseKey(key);
+    if (!segments) continue;
+    for (const stage of pipelines.flatMap((p) => p.stages)) {
+      if (!stage.cmd) continue;
+      const param = stage.params.find((p) => p.declared && (p.key === null ? lookup(p.value, segments).found : keysOverlap(p.key, key)));
+      if (!param) continue;
+      out.push(
+        error('set-unseen-by-command', `--set ${key}: stage "${stage.id}" declares this param, and its command may read ${param.file} itself, so it would not see the override`, param.loc, {
+          suggestion: `try the value as an experiment, which writes it into its own copy of ${param.file}: mlpipe exp run --set ${key}=VALUE; or pass it to the command as \${${key}} instead of listing it under "params:"`,
+        }),
+      );
+      break;
+    }
+  }
+  return out;
+}
+
 /** Opens a session, or returns the diagnostics that prevent it (exit 2). */
 export async function openSession(ctx: CliContext, options: SessionOptions): Promise<Session | Diagnostic[]> {
   const found = ctx.root();
@@ -59,6 +93,8 @@ export async function openSession(ctx: CliContext, options: SessionOptions): Pro
   const parseCache = ParseCache.load(join(found.root, STATE_DIR));
   const result = analyze(found.root, undefined, sets.overrides, parseCache);
   if (!result.ok || !result.graph) return [...result.diagnostics];
+  const unseen = overridesCommandsWouldNotSee(result.pipelines, sets.overrides);
+  if (unseen.length > 0) return unseen;
   const selection = selectStages(result.graph, options.targets, options.mode);
   if (hasErrors(selection.diagnostics)) return selection.diagnostics;
   const targeted = new Set(options.targets.length > 0 ? selectStages(result.graph, options.targets, 'single').ids : []);

@@ -422,7 +422,7 @@ function stageParams(file: YamlFile, ctx: ExpandContext, base: PathSegment[], bo
         );
         return;
       }
-      out.push({ file: found.file, key: formatKey(segments), value: found.value, loc });
+      out.push({ file: found.file, key: formatKey(segments), value: found.value, loc, declared: true });
       return;
     }
     for (const [raw, keys] of Object.entries(entry as Raw)) {
@@ -431,7 +431,7 @@ function stageParams(file: YamlFile, ctx: ExpandContext, base: PathSegment[], bo
       if (!loaded) continue;
       const list = Array.isArray(keys) ? (keys as string[]) : [];
       if (list.length === 0) {
-        out.push({ file: loaded.path, key: null, value: loaded.data, loc: fileLoc });
+        out.push({ file: loaded.path, key: null, value: loaded.data, loc: fileLoc, declared: true });
         continue;
       }
       list.forEach((key, j) => {
@@ -443,7 +443,7 @@ function stageParams(file: YamlFile, ctx: ExpandContext, base: PathSegment[], bo
           diagnostics.push(error('unknown-param', `param "${key}" not found in ${loaded.path}${hint ? ` — did you mean "${hint}"?` : ''}`, loc));
           return;
         }
-        out.push({ file: loaded.path, key: formatKey(segments), value: r.value, loc });
+        out.push({ file: loaded.path, key: formatKey(segments), value: r.value, loc, declared: true });
       });
     }
   });

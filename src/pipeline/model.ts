@@ -38,6 +38,8 @@ export interface ParamDep {
   readonly key: string | null;
   readonly value: unknown;
   readonly loc: Location;
+  /** Listed under the stage's own "params:" (not only used through ${...}). */
+  readonly declared?: true;
 }
 
 export interface Resources {

@@ -594,7 +594,7 @@ export class Engine {
       if (s.kind === 'missing') return `did not create its declared output "${out.path}"`;
       states.push({ out, s });
       const inner = s.kind === 'dir' ? this.innerReads(stage, out.path) : {};
-      outs[out.path] = { ...lockState(s)!, cache: out.cache, ...(Object.keys(inner).length > 0 ? { inner } : {}) };
+      outs[out.path] = { ...lockState(s)!, cache: out.cache, ...(out.role !== 'out' ? { role: out.role } : {}), ...(Object.keys(inner).length > 0 ? { inner } : {}) };
     }
     // Objects first, then the run-cache entry that points at them, then the
     // lock entry once the objects are on disk.

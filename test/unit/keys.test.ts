@@ -45,13 +45,13 @@ describe('stage keys', () => {
   it('serialise canonically: sorted keys at every level, no whitespace', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"x":0,"y":1}]},"b":1}');
     expect(canonicalJson(record)).toBe(
-      '{"cmd":["python train.py --lr 0.1"],"deps":{"data/raw":{"files":0,"hash":"99aa06d3014798d86001c324468d497f","size":0},"data/train.csv":{"hash":"df8d09e93f874900a99b8775cc15b6c7","size":11},"gone.txt":null},"env":{"PYTHONHASHSEED":"0"},"outs":{"models/m":{"cache":true,"persist":false,"role":"out"}},"params":{"params.yaml":{"train.layers":[16,8],"train.lr":0.1}},"v":1,"wdir":"."}',
+      '{"cmd":["python train.py --lr 0.1"],"deps":{"data/raw":{"files":0,"hash":"99aa06d3014798d86001c324468d497f","size":0},"data/train.csv":{"hash":"df8d09e93f874900a99b8775cc15b6c7","size":11},"gone.txt":null},"env":{"PYTHONHASHSEED":"0"},"outs":{"models/m":{"cache":true,"persist":false,"role":"out"}},"params":{"params.yaml":{"train.layers":[16,8],"train.lr":0.1}},"v":2,"wdir":"."}',
     );
   });
 
   it('are pinned', () => {
-    expect(KEY_VERSION).toBe(1);
-    expect(stageKey(record)).toBe('644966c3a2b5fe32660f77eecb90d406b45617107505f89eaf69a8b8fd4ceb7d');
+    expect(KEY_VERSION).toBe(2);
+    expect(stageKey(record)).toBe('92f2ee04216fb12487f3f397c04c7fe768025958dd6b864e6fab3255a80b286d');
   });
 
   it('do not depend on key order', () => {

@@ -1,0 +1,175 @@
+// `mlpipe params diff`, `metrics show`, `metrics diff`: the values of params
+// and metrics files in the working tree and at git revisions (experiments
+// included), as aligned tables, Markdown, CSV or JSON.
+import { join } from 'node:path';
+import { CacheStore } from '../cache/store.js';
+import { compareFiles, diffJson, renderRows, type DiffRow } from '../compare/diff.js';
+import { readSnapshot, revisionSource, workspaceSource, type FileSource, type Snapshot, type SnapshotWants } from '../compare/snapshot.js';
+import { STATE_DIR } from '../pipeline/project.js';
+import { colorsFor } from '../report/diagnostic-text.js';
+import type { TableFormat } from '../report/table.js';
+import { CatFile, GitRepo } from '../revision/git.js';
+import { didYouMean } from '../util/suggest.js';
+import { EXIT, type CliContext } from './context.js';
+
+export interface TableOptions {
+  readonly md?: boolean;
+  readonly csv?: boolean;
+  readonly all?: boolean;
+  readonly precision?: string;
+}
+
+/** A command's failure with its message and suggestion (exit 2). */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly suggestion?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Revisions of one command: the repository, one cat-file process, and the sources they name. */
+export class Revisions {
+  private cat: CatFile | undefined;
+  private repoCache: GitRepo | undefined | null = null;
+
+  constructor(
+    readonly root: string,
+    private readonly command: string,
+  ) {}
+
+  repo(): GitRepo {
+    if (this.repoCache === null) this.repoCache = GitRepo.open(this.root);
+    if (!this.repoCache) throw new UsageError(`${this.command} reads git revisions, and ${this.root} is not inside a git repository`, 'run "git init" and commit the project, or compare the working tree only (mlpipe metrics show)');
+    return this.repoCache;
+  }
+
+  /** "workspace" is the working tree; anything else a revision or an experiment name. */
+  source(rev: string): FileSource {
+    if (rev === 'workspace') return workspaceSource(this.root);
+    const repo = this.repo();
+    const found = repo.resolve(rev);
+    if (!found) {
+      const hint = didYouMean(rev, repo.revisionNames());
+      throw new UsageError(`unknown revision or experiment "${rev}"${hint}`, repo.head() ? 'name a commit, branch or tag (git rev-parse accepts it), or an experiment from "mlpipe exp list"' : 'the repository has no commits yet: commit the project first');
+    }
+    this.cat ??= new CatFile(repo);
+    return revisionSource(this.cat, found.commit, rev);
+  }
+
+  close(): void {
+    this.cat?.close();
+  }
+}
+
+export function tableFormat(o: TableOptions): TableFormat {
+  return o.md ? 'md' : o.csv ? 'csv' : 'text';
+}
+
+export function precisionOf(o: TableOptions): number {
+  if (o.precision === undefined) return 5;
+  const n = Number(o.precision);
+  if (!Number.isInteger(n) || n < 0 || n > 20) throw new UsageError(`--precision must be a whole number from 0 to 20, not "${o.precision}"`);
+  return n;
+}
+
+/** Runs a comparison command: its errors are exit 2 with a message, never a stack. */
+async function guarded(ctx: CliContext, body: (root: string) => Promise<number>): Promise<number> {
+  const found = ctx.root();
+  if ('diagnostic' in found) return ctx.fail([found.diagnostic]);
+  try {
+    return await body(found.root);
+  } catch (e) {
+    if (e instanceof UsageError) return ctx.error(e.message, e.suggestion);
+    throw e;
+  }
+}
+
+export async function snapshots(root: string, revisions: Revisions, revs: readonly string[], wants: SnapshotWants): Promise<Snapshot[]> {
+  const sources = revs.map((r) => revisions.source(r));
+  const store = new CacheStore(join(root, STATE_DIR));
+  return Promise.all(sources.map((s) => readSnapshot(s, store, wants)));
+}
+
+function reportProblems(ctx: CliContext, snaps: readonly Snapshot[]): void {
+  for (const s of snaps) for (const p of s.problems) ctx.log(`warning: ${s.label}: ${p}`);
+}
+
+/** A and B of a diff: A defaults to HEAD, B to the working tree. */
+function sidesOf(a: string | undefined, b: string | undefined): [string, string] {
+  return [a ?? 'HEAD', b ?? 'workspace'];
+}
+
+async function runDiff(ctx: CliContext, what: 'params' | 'metrics', a: string | undefined, b: string | undefined, o: TableOptions): Promise<number> {
+  return guarded(ctx, async (root) => {
+    const precision = precisionOf(o);
+    const revisions = new Revisions(root, `${what} diff`);
+    try {
+      const sides = sidesOf(a, b);
+      const snaps = await snapshots(root, revisions, sides, { [what]: true });
+      reportProblems(ctx, snaps);
+      const rows = compareFiles(snaps.map((s) => s[what])).filter((r) => o.all || r.changed);
+      print(ctx, sides, rows, o, precision, true);
+      return EXIT.ok;
+    } finally {
+      revisions.close();
+    }
+  });
+}
+
+function print(ctx: CliContext, labels: readonly string[], rows: readonly DiffRow[], o: TableOptions, precision: number, change: boolean): void {
+  if (ctx.json) {
+    ctx.out(JSON.stringify(change ? diffJson(rows) : showJson(labels, rows), null, 2));
+    return;
+  }
+  if (rows.length === 0) {
+    ctx.log(change ? `no changes between ${labels[0]} and ${labels[1]}` : 'no metrics found');
+    return;
+  }
+  const format = tableFormat(o);
+  ctx.out(renderRows(labels, rows, { format, precision, change, ...(format === 'text' ? { colors: colorsFor(ctx.stdout, ctx.env) } : {}) }));
+}
+
+/** metrics show --json: {revision: {path: {key: value} | {error}}}. */
+function showJson(labels: readonly string[], rows: readonly DiffRow[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  labels.forEach((label, i) => {
+    const side: Record<string, Record<string, unknown>> = {};
+    for (const r of rows) {
+      const v = r.values[i];
+      if (v === undefined) continue;
+      const file = (side[r.path] ??= {});
+      if (r.key === '') side[r.path] = v as { error: string };
+      else file[r.key] = v;
+    }
+    out[label] = side;
+  });
+  return out;
+}
+
+export function runParamsDiff(ctx: CliContext, a: string | undefined, b: string | undefined, o: TableOptions): Promise<number> {
+  return runDiff(ctx, 'params', a, b, o);
+}
+
+export function runMetricsDiff(ctx: CliContext, a: string | undefined, b: string | undefined, o: TableOptions): Promise<number> {
+  return runDiff(ctx, 'metrics', a, b, o);
+}
+
+export function runMetricsShow(ctx: CliContext, targets: readonly string[], o: TableOptions & { rev?: string[] }): Promise<number> {
+  return guarded(ctx, async (root) => {
+    const precision = precisionOf(o);
+    const revisions = new Revisions(root, 'metrics show --rev');
+    try {
+      const labels = ['workspace', ...(o.rev ?? [])];
+      const snaps = await snapshots(root, revisions, labels, { metrics: true });
+      reportProblems(ctx, snaps);
+      const wanted = targets.map((t) => t.replace(/^\.\//, '').replace(/\/$/, ''));
+      const rows = compareFiles(snaps.map((s) => s.metrics)).filter((r) => wanted.length === 0 || wanted.some((t) => r.path === t || r.path.startsWith(`${t}/`)));
+      print(ctx, labels, rows, o, precision, false);
+      return EXIT.ok;
+    } finally {
+      revisions.close();
+    }
+  });
+}
