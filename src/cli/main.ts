@@ -195,6 +195,101 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(await runMetricsDiff(context(cmd), a, b, opts));
   });
 
+  const exp = program.command('exp').description('experiments: runs with other params in isolated working copies, recorded as git commits under refs/exps/');
+  exp
+    .command('run')
+    .description('run the pipeline as one or more experiments (a sweep: --set KEY=a,b,c or range(start,stop,step), cross product over keys)')
+    .argument('[target...]', 'pipelines or stages (default: all)')
+    .option('--set <key=values>', 'a param value, or a list of values to sweep (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-n, --name <name>', 'the experiment\'s name (a sweep: NAME-1, NAME-2, …)')
+    .option('-j, --jobs <n>', 'stages at a time across all experiments (default: CPU count)')
+    .option('--queue', 'record the experiments as queued, without running them')
+    .option('--run-all', 'run the experiments queued on this commit')
+    .addHelpText('after', '\nExit codes: 0 every experiment done, 1 one failed (it is recorded as failed, the others finish), 2 invalid command line or pipeline, 130/143 interrupted (nothing recorded).')
+    .action(async (targets: string[], opts: Record<string, unknown>, cmd: Command) => {
+      const { runExpRun } = await import('./exp.js');
+      setExit(await runExpRun(context(cmd), targets, opts, ['exp', ...argvOf(cmd)]));
+    });
+  tableFormats(
+    exp
+      .command('show')
+      .description('the workspace, HEAD and each experiment of HEAD: state, the params that differ, every metric')
+      .option('-A, --all-commits', 'experiments of every commit')
+      .option('--all', 'every param, also those equal in all rows')
+      .option('--sort-by <column>', 'sort experiments by a param or metric (or name, created, state)')
+      .addOption(new Option('--sort-order <order>', 'with --sort-by').choices(['asc', 'desc']).default('asc'))
+      .option('--precision <n>', 'digits after the decimal point', '5'),
+    true,
+  ).action(async (opts: Record<string, string>, cmd: Command) => {
+    const { runExpShow } = await import('./exp.js');
+    setExit(await runExpShow(context(cmd), opts));
+  });
+  tableFormats(
+    exp
+      .command('diff')
+      .description('params and metrics of two experiments (or revisions) side by side, with the change')
+      .argument('<a>', 'experiment name or git revision')
+      .argument('<b>', 'experiment name or git revision')
+      .option('--all', 'unchanged values too')
+      .option('--precision <n>', 'digits after the decimal point', '5'),
+    false,
+  ).action(async (a: string, b: string, opts: Record<string, string>, cmd: Command) => {
+    const { runExpDiff } = await import('./exp.js');
+    setExit(await runExpDiff(context(cmd), a, b, opts));
+  });
+  exp
+    .command('apply')
+    .description('put an experiment\'s params, lock and metrics files into the working tree and check out its outputs')
+    .argument('<name>', 'experiment name')
+    .option('--force', 'overwrite uncommitted changes to those files')
+    .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
+      const { runExpApply } = await import('./exp.js');
+      setExit(await runExpApply(context(cmd), name, opts, ['exp', ...argvOf(cmd)]));
+    });
+  exp
+    .command('branch')
+    .description('make a git branch of an experiment')
+    .argument('<name>', 'experiment name')
+    .argument('<branch>', 'new branch name')
+    .action(async (name: string, branch: string, _opts, cmd: Command) => {
+      const { runExpBranch } = await import('./exp.js');
+      setExit(await runExpBranch(context(cmd), name, branch));
+    });
+  exp
+    .command('list')
+    .description('experiments of HEAD (-A: of every commit) with their state and values')
+    .option('-A, --all-commits', 'experiments of every commit')
+    .action(async (opts: { allCommits?: boolean }, cmd: Command) => {
+      const { runExpList } = await import('./exp.js');
+      setExit(await runExpList(context(cmd), opts));
+    });
+  exp
+    .command('remove')
+    .description('delete experiments (their refs; cached outputs stay until gc)')
+    .argument('<name...>', 'experiment names')
+    .action(async (names: string[], _opts, cmd: Command) => {
+      const { runExpRemove } = await import('./exp.js');
+      setExit(await runExpRemove(context(cmd), names));
+    });
+  exp
+    .command('push')
+    .description('push experiments (all, or the named ones) to a git remote')
+    .argument('<git_remote>', 'a git remote name or URL')
+    .argument('[name...]', 'experiment names (default: all)')
+    .action(async (remote: string, names: string[], _opts, cmd: Command) => {
+      const { runExpPush } = await import('./exp.js');
+      setExit(await runExpPush(context(cmd), remote, names));
+    });
+  exp
+    .command('pull')
+    .description('fetch experiments (all, or the named ones) from a git remote')
+    .argument('<git_remote>', 'a git remote name or URL')
+    .argument('[name...]', 'experiment names (default: all)')
+    .action(async (remote: string, names: string[], _opts, cmd: Command) => {
+      const { runExpPull } = await import('./exp.js');
+      setExit(await runExpPull(context(cmd), remote, names));
+    });
+
   program
     .command('serve')
     .description('serve a model over HTTP with MLflow\'s scoring protocol: POST /invocations, GET /ping /health /version /metrics')

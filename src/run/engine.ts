@@ -22,7 +22,8 @@ import type { ContentHash } from '../cache/hash.js';
 import { ignoreOutputs } from '../cache/gitignore.js';
 import type { LockOut, LockState } from '../cache/lockfile.js';
 import type { PathState } from '../cache/workspace.js';
-import { keyRecord, lockEntryOf, lockState, recordOfLock, stageKey } from '../cache/key.js';
+import { keyRecord, lockEntryOf, lockState, recordOfLock, stageKey, type KeyRecord } from '../cache/key.js';
+import { readMetricsFile } from '../compare/snapshot.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { edgeKey } from '../graph/build.js';
 import type { Stage, StageId } from '../pipeline/model.js';
@@ -45,6 +46,12 @@ export interface EngineOptions {
   readonly argv: readonly string[];
   /** Watch mode: a stage that failed with exactly this key is not retried until an input changes. */
   readonly skipFailed?: ReadonlyMap<StageId, string>;
+  /** exp run: one pool of capacity and one table of running keys for all its experiments. */
+  readonly shared?: SharedScheduling;
+  /** exp run: run records and logs go under this state directory (the project's), not the working copy's (which is thrown away). */
+  readonly historyDir?: string;
+  /** exp run: the experiment this engine runs, named in its run record. */
+  readonly experiment?: string;
 }
 
 export interface StageRecord {
@@ -55,6 +62,10 @@ export interface StageRecord {
   durationMs?: number;
   exitCode?: number;
   message?: string;
+  /** The param values the stage's result comes from (file → key → value), for comparing runs. */
+  params?: Record<string, Record<string, unknown>>;
+  /** The numbers in its metrics outputs (file → dotted key → number). */
+  metrics?: Record<string, Record<string, number>>;
 }
 
 export interface RunSummary {
@@ -171,11 +182,12 @@ function assumeOutputs(state: ProjectState, outs: Readonly<Record<string, LockOu
   }
 }
 
-/** Capacity accounting for --jobs, gpus and mutexes. */
-class Resources {
+/** Capacity accounting for --jobs, gpus and mutexes; shared by the engines of one `exp run`. */
+export class Resources {
   private slots: number;
   private gpus: number;
   private readonly mutexes = new Set<string>();
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly jobs: number,
@@ -206,7 +218,45 @@ class Resources {
     this.slots += n.slots;
     this.gpus += n.gpus;
     for (const m of s.resources.mutex) this.mutexes.delete(m);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
+
+  /** Resolves the next time capacity is given back (by any engine sharing it). */
+  freed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * Stage keys being executed now, across the engines of one `exp run`: a stage
+ * whose key another experiment is already running waits for that run and is
+ * then restored from the run-cache instead of running twice.
+ */
+export class KeyGate {
+  private readonly running = new Map<string, Promise<void>>();
+
+  /** Undefined when the key is free (and now taken by the caller); else a promise of its release. */
+  take(key: string, done: Promise<void>): Promise<void> | undefined {
+    const other = this.running.get(key);
+    if (other) return other;
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.set(key, settled);
+    void settled.then(() => {
+      if (this.running.get(key) === settled) this.running.delete(key);
+    });
+    return undefined;
+  }
+}
+
+/** What the engines of one `exp run` share. */
+export interface SharedScheduling {
+  readonly resources: Resources;
+  readonly gate: KeyGate;
 }
 
 export class Engine {
@@ -230,7 +280,7 @@ export class Engine {
     private readonly reporter: RunReporter,
     private readonly options: EngineOptions,
   ) {
-    this.logDir = join(state.stateDir, 'logs', this.runId);
+    this.logDir = join(options.historyDir ?? state.stateDir, 'logs', this.runId);
   }
 
   private readonly params = new Map<string, Record<string, unknown>>();
@@ -268,6 +318,17 @@ export class Engine {
 
   stage(id: StageId): Stage {
     return this.g.index.byId.get(id)!;
+  }
+
+  /** What the run record keeps of a stage that has a result: its params and the numbers of its metrics files. */
+  private provenance(stage: Stage, record: KeyRecord): Pick<StageRecord, 'params' | 'metrics'> {
+    const metrics: Record<string, Record<string, number>> = {};
+    for (const out of stage.outs) {
+      if (out.role !== 'metrics' || out.isDir) continue;
+      const values = readMetricsFile(this.state.ws.abs(out.path));
+      if (values) metrics[out.path] = values;
+    }
+    return { ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}), ...(Object.keys(metrics).length > 0 ? { metrics } : {}) };
   }
 
   private emit(e: RunEvent): void {
@@ -363,7 +424,10 @@ export class Engine {
     };
     const queued: { stage: Stage; verdict: Extract<Verdict, { action: 'run' }> }[] = [];
     const running = new Map<StageId, Promise<void>>();
-    const resources = new Resources(this.options.jobs, Math.max(1, Number(process.env.MLPIPE_GPUS ?? 1)));
+    const resources = this.options.shared?.resources ?? new Resources(this.options.jobs, Math.max(1, Number(process.env.MLPIPE_GPUS ?? 1)));
+    const gate = this.options.shared?.gate;
+    /** Stages waiting for another experiment running the same key: decided again once it is done. */
+    const parked = new Map<StageId, Promise<void>>();
 
     for (;;) {
       while (ready.length > 0 && !this.stopping) {
@@ -390,6 +454,17 @@ export class Engine {
         const i = queued.findIndex((q) => resources.fits(q.stage));
         if (i === -1) break;
         const { stage, verdict } = queued.splice(i, 1)[0]!;
+        let finishExecution!: () => void;
+        const executed = new Promise<void>((resolve) => (finishExecution = resolve));
+        const other = gate?.take(verdict.key, executed);
+        if (other) {
+          // Another experiment runs this very key: decide again when it is done (a run-cache hit then).
+          parked.set(stage.id, other.then(() => {
+            parked.delete(stage.id);
+            makeReady(stage.id);
+          }));
+          continue;
+        }
         resources.take(stage);
         let released = false;
         // The slot is free once the command exits; storing outputs needs no CPU slot.
@@ -401,13 +476,15 @@ export class Engine {
           stage.id,
           this.execute(stage, verdict, release).finally(() => {
             release();
+            finishExecution();
             running.delete(stage.id);
             settled(stage.id);
           }),
         );
       }
-      if (running.size === 0) break;
-      await Promise.race(running.values());
+      if (running.size === 0 && parked.size === 0 && (queued.length === 0 || this.stopping)) break;
+      // With shared capacity, another experiment's engine may free what a queued stage waits for.
+      await Promise.race([...running.values(), ...parked.values(), ...(queued.length > 0 && this.options.shared ? [resources.freed()] : [])]);
     }
 
     // Whatever never started: stopped by a failure (without --keep-going) or an interruption.
@@ -433,7 +510,7 @@ export class Engine {
   private settleWithoutRunning(stage: Stage, verdict: Exclude<Verdict, { action: 'run' }>): Extract<Verdict, { action: 'run' }> | undefined {
     switch (verdict.action) {
       case 'fresh':
-        this.finish(stage.id, 'fresh', [], { key: verdict.key });
+        this.finish(stage.id, 'fresh', [], { key: verdict.key, ...this.provenance(stage, verdict.record) });
         return undefined;
       case 'frozen':
         this.finish(stage.id, 'frozen', verdict.reasons);
@@ -451,7 +528,7 @@ export class Engine {
         if (restored) {
           if (verdict.source === 'run-cache') this.state.locks.set(stage, lockEntryOf(verdict.key, verdict.record, verdict.outs));
           const message = verdict.source === 'run-cache' ? `ran before with these inputs; ${verdict.reasons.map((r) => r.message).join('; ')}` : verdict.reasons.map((r) => r.message).join('; ');
-          this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message });
+          this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message, ...this.provenance(stage, verdict.record) });
           return undefined;
         }
         // A missing or corrupt object: run after all.
@@ -544,7 +621,7 @@ export class Engine {
         if (missing) {
           this.finish(stage.id, 'failed', verdict.reasons, { key: verdict.key, message: missing, durationMs: Date.now() - started, log: logShown, tail: result.tail });
           this.stopIfNeeded();
-        } else this.finish(stage.id, 'ran', verdict.reasons, { key: verdict.key, durationMs: Date.now() - started });
+        } else this.finish(stage.id, 'ran', verdict.reasons, { key: verdict.key, durationMs: Date.now() - started, ...this.provenance(stage, verdict.record) });
         return;
       }
       if (result.interrupted) {
@@ -607,13 +684,13 @@ export class Engine {
   }
 
   private writeRecord(started: number, ok: boolean, stages: StageRecord[]): void {
-    const dir = join(this.state.stateDir, 'runs');
+    const dir = join(this.options.historyDir ?? this.state.stateDir, 'runs');
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(
       join(dir, `${this.runId}.json`),
-      `${JSON.stringify({ id: this.runId, argv: this.options.argv, started: new Date(started).toISOString(), finished: new Date().toISOString(), ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages }, null, 2)}\n`,
+      `${JSON.stringify({ id: this.runId, argv: this.options.argv, ...(this.options.experiment ? { experiment: this.options.experiment } : {}), started: new Date(started).toISOString(), finished: new Date().toISOString(), ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages }, null, 2)}\n`,
     );
-    pruneHistory(this.state.stateDir);
+    pruneHistory(this.options.historyDir ?? this.state.stateDir);
     // A long watch session runs thousands of times: do not remember every run's log directory.
     forgetDirs(this.logDir);
   }

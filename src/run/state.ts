@@ -154,13 +154,19 @@ export interface ProjectState {
   readonly configDiagnostics: readonly Diagnostic[];
 }
 
-export async function openState(root: string, pipelines: readonly Pipeline[], parseCache: ParseCache): Promise<ProjectState> {
+/**
+ * `cacheOf`: the project whose cache (objects and run-cache) and config to use
+ * instead of this root's own — an experiment's working copy shares its
+ * project's cache.
+ */
+export async function openState(root: string, pipelines: readonly Pipeline[], parseCache: ParseCache, cacheOf = root): Promise<ProjectState> {
   await initHashing();
   const stateDir = join(root, STATE_DIR);
+  const cacheDir = join(cacheOf, STATE_DIR);
   const index = StatIndex.load(stateDir);
   const guard = new RootGuard(root);
   const configDiagnostics: Diagnostic[] = [];
-  const store = new CacheStore(stateDir, readConfig(root, stateDir, configDiagnostics), guard);
+  const store = new CacheStore(cacheDir, readConfig(cacheOf, cacheDir, configDiagnostics), guard);
   return {
     guard,
     configDiagnostics,
@@ -169,7 +175,7 @@ export async function openState(root: string, pipelines: readonly Pipeline[], pa
     index,
     ws: new Workspace(root, index),
     store,
-    runCache: new RunCache(stateDir),
+    runCache: new RunCache(cacheDir),
     locks: new LockFiles(root, pipelines, parseCache, () => store.sync(), [], guard),
   };
 }
