@@ -10,7 +10,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import validateLock from '../generated/lock-validate.js';
-import type { ContentHash } from '../cache/hash.js';
+import { initHashing, type ContentHash } from '../cache/hash.js';
 import type { LockFileData, LockOut } from '../cache/lockfile.js';
 import type { CacheStore } from '../cache/store.js';
 import { checkPath, isInside } from '../pipeline/paths.js';
@@ -185,6 +185,7 @@ function plotDefinition(entry: unknown): PlotDefinition | undefined {
 /** Reads what a revision holds. `store` is the local cache, for files the lock files record as cached. */
 export async function readSnapshot(source: FileSource, store: CacheStore | undefined, wants: SnapshotWants): Promise<Snapshot> {
   const problems: string[] = [];
+  if (store) await initHashing(); // cache objects are verified before their bytes are used
   const listing = (await source.list(PIPELINES_DIR)) ?? [];
   const pipelineFiles = listing.filter((e) => !e.isDir && /\.ya?ml$/.test(e.name)).map((e) => `${PIPELINES_DIR}/${e.name}`).sort();
   const lockNames = new Set(listing.filter((e) => !e.isDir && e.name.endsWith('.lock')).map((e) => e.name));

@@ -94,6 +94,7 @@ export function expandPipeline(file: YamlFile, ctx: ExpandContext): { pipeline?:
       stages.push(stage);
     }
   }
+  checkReportPaths(file, data, ctx, diagnostics);
   const description = typeof data.description === 'string' ? data.description : undefined;
   return {
     pipeline: { name, file, ...(description !== undefined ? { description } : {}), paramFiles: paramFiles.map((f) => f.path), stages },
@@ -452,4 +453,26 @@ function stageParams(file: YamlFile, ctx: ExpandContext, base: PathSegment[], bo
 
 function flattenKeysOf(data: unknown): string[] {
   return new ParamContext([{ path: '', data }]).keys();
+}
+
+/**
+ * The paths of the top-level `metrics:` and `plots:` sections (DVC's): read by
+ * metrics and plots commands, never written, so they follow the path rules of
+ * deps (relative, inside the root, not through a link out of it).
+ */
+function checkReportPaths(file: YamlFile, data: Raw, ctx: ExpandContext, diagnostics: Diagnostic[]): void {
+  const check = (raw: string, what: string, loc: Location) => {
+    const c = checkPath(raw, what, false);
+    if (!c.ok) diagnostics.push(error('invalid-path', c.message, loc, c.suggestion ? { suggestion: c.suggestion } : {}));
+    else if (ctx.guard.escapes(c.path)) diagnostics.push(error('invalid-path', `${what} "${raw}" leads outside the project root through a symbolic link`, loc));
+  };
+  (Array.isArray(data.metrics) ? (data.metrics as string[]) : []).forEach((raw, i) => check(raw, 'metrics file', locate(file, ['metrics', i])));
+  (Array.isArray(data.plots) ? (data.plots as unknown[]) : []).forEach((entry, i) => {
+    if (typeof entry === 'string') return check(entry, 'plots file', locate(file, ['plots', i]));
+    const [id, props] = Object.entries(entry as Raw)[0]!;
+    const files = (axis: 'x' | 'y') => (isRecord(props) && isRecord(props[axis]) ? Object.keys(props[axis] as Raw) : []);
+    const named = [...files('x'), ...files('y')];
+    if (named.length === 0) check(id, 'plots file', locate(file, ['plots', i, id], 'key'));
+    for (const axis of ['x', 'y'] as const) for (const f of files(axis)) check(f, 'plots file', locate(file, ['plots', i, id, axis, f], 'key'));
+  });
 }
