@@ -173,3 +173,50 @@ export function runMetricsShow(ctx: CliContext, targets: readonly string[], o: T
     }
   });
 }
+
+export interface PlotsOptions {
+  readonly out?: string;
+}
+
+/** plots show (the working tree) and plots diff (several revisions, a colour each): one HTML page, or the specs with --json. */
+async function runPlots(ctx: CliContext, revs: readonly string[], targets: readonly string[], o: PlotsOptions, command: string): Promise<number> {
+  return guarded(ctx, async (root) => {
+    const revisions = new Revisions(root, command);
+    try {
+      const { chartOf, definitionsOf, plotsPage } = await import('../compare/plots.js');
+      const snaps = await snapshots(root, revisions, revs, { plots: true });
+      reportProblems(ctx, snaps);
+      const defs = definitionsOf(snaps, targets);
+      if (targets.length > 0 && defs.length === 0) throw new UsageError(`no plots match ${targets.join(', ')}`, 'name a plots file or chart id of a pipeline (mlpipe plots show lists them all)');
+      const charts = [];
+      for (const d of defs) charts.push(await chartOf(d, snaps));
+      for (const c of charts) for (const p of c.problems) ctx.log(`warning: ${c.id}: ${p}`);
+      if (ctx.json) {
+        ctx.out(JSON.stringify(charts.map((c) => ({ id: c.id, spec: c.spec, ...(c.problems.length > 0 ? { problems: c.problems } : {}) })), null, 2));
+        return EXIT.ok;
+      }
+      const { resolve } = await import('node:path');
+      const { writeFileAtomic } = await import('../util/atomic-write.js');
+      const { ensureDir } = await import('../util/dirs.js');
+      const dir = resolve(ctx.cwd, o.out ?? 'mlpipe_plots');
+      ensureDir(dir);
+      const file = join(dir, 'index.html');
+      writeFileAtomic(file, await plotsPage(revs.length > 1 ? `Plots: ${revs.join(' vs ')}` : 'Plots', charts));
+      ctx.out(file);
+      ctx.log(`${charts.length} chart${charts.length === 1 ? '' : 's'} written; open the file in a browser (it needs no network)`);
+      return EXIT.ok;
+    } finally {
+      revisions.close();
+    }
+  });
+}
+
+export function runPlotsShow(ctx: CliContext, targets: readonly string[], o: PlotsOptions): Promise<number> {
+  return runPlots(ctx, ['workspace'], targets, o, 'plots show');
+}
+
+/** No revision: HEAD against the working tree; one: it against the working tree; more: those. */
+export function runPlotsDiff(ctx: CliContext, revs: readonly string[], o: PlotsOptions & { target?: string[] }): Promise<number> {
+  const sides = revs.length === 0 ? ['HEAD', 'workspace'] : revs.length === 1 ? [revs[0]!, 'workspace'] : [...revs];
+  return runPlots(ctx, sides, o.target ?? [], o, 'plots diff');
+}

@@ -195,6 +195,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(await runMetricsDiff(context(cmd), a, b, opts));
   });
 
+  const plots = program.command('plots').description('charts of the stages\' plots files and the pipelines\' plots: sections, as one self-contained HTML page');
+  plots
+    .command('show')
+    .description('chart the working tree\'s plots')
+    .argument('[target...]', 'plots files or chart ids (default: all)')
+    .option('-o, --out <dir>', 'write DIR/index.html', 'mlpipe_plots')
+    .action(async (targets: string[], opts: { out: string }, cmd: Command) => {
+      const { runPlotsShow } = await import('./compare.js');
+      setExit(await runPlotsShow(context(cmd), targets, opts));
+    });
+  plots
+    .command('diff')
+    .description('overlay the plots of revisions, a colour each (default: HEAD and the working tree; one REV: it and the working tree)')
+    .argument('[rev...]', 'git revisions or experiment names')
+    .option('--target <path>', 'only this plots file or chart id (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-o, --out <dir>', 'write DIR/index.html', 'mlpipe_plots')
+    .action(async (revs: string[], opts: { out: string; target?: string[] }, cmd: Command) => {
+      const { runPlotsDiff } = await import('./compare.js');
+      setExit(await runPlotsDiff(context(cmd), revs, opts));
+    });
+
   const exp = program.command('exp').description('experiments: runs with other params in isolated working copies, recorded as git commits under refs/exps/');
   exp
     .command('run')
