@@ -132,6 +132,11 @@ export async function runRun(ctx: CliContext, targets: string[], options: RunOpt
   try {
     const result = await runCycle(ctx, targets, options, jobs, argv, reporter, { onEngine: (e) => (engine = e) });
     if (result.kind === 'invalid') return ctx.fail(result.diagnostics);
+    if (result.kind === 'ran' && result.summary?.stages.some((s) => s.outcome === 'ran' || s.outcome === 'restored')) {
+      const { metricsChangedSinceHead } = await import('../compare/changes.js');
+      const changes = await metricsChangedSinceHead(result.session.root);
+      if (changes && changes.length > 0) reporter.event({ type: 'metrics-changed', against: 'HEAD', changes });
+    }
     return result.code;
   } finally {
     process.off('SIGINT', onSigint);

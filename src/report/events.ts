@@ -32,7 +32,28 @@ export type RunEvent =
   | { readonly type: 'diagnostics'; readonly diagnostics: readonly DiagnosticJson[] }
   | { readonly type: 'watch-started'; readonly files: number }
   | { readonly type: 'watch-change'; readonly paths: readonly string[] }
-  | { readonly type: 'watch-waiting'; readonly files: number; readonly heapUsed: number };
+  | { readonly type: 'watch-waiting'; readonly files: number; readonly heapUsed: number }
+  | { readonly type: 'metrics-changed'; readonly against: string; readonly changes: readonly MetricChange[] };
+
+export interface MetricChange {
+  readonly path: string;
+  readonly key: string;
+  readonly old: unknown;
+  readonly new: unknown;
+  readonly change?: number;
+}
+
+/** Most changed metrics listed after a run; the rest are counted. */
+const MAX_LISTED_CHANGES = 30;
+
+/** "metrics changed against HEAD:" and one line per metric, for the text reporters. */
+export function metricsChangedLines(e: Extract<RunEvent, { type: 'metrics-changed' }>): string[] {
+  const show = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
+  const width = Math.max(...e.changes.map((c) => `${c.path} ${c.key}`.length));
+  const lines = e.changes.slice(0, MAX_LISTED_CHANGES).map((c) => `  ${`${c.path} ${c.key}`.padEnd(width)}  ${show(c.old)} → ${show(c.new)}${c.change !== undefined ? ` (${c.change > 0 ? '+' : ''}${show(c.change)})` : ''}`);
+  if (e.changes.length > MAX_LISTED_CHANGES) lines.push(`  … and ${e.changes.length - MAX_LISTED_CHANGES} more (mlpipe metrics diff ${e.against})`);
+  return [`metrics changed against ${e.against}:`, ...lines];
+}
 
 export interface RunReporter {
   event(e: RunEvent): void;

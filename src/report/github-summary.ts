@@ -28,6 +28,18 @@ export class GithubSummaryReporter implements RunReporter {
   constructor(private readonly file: string) {}
 
   event(e: RunEvent): void {
+    if (e.type === 'metrics-changed') {
+      const show = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
+      this.append([
+        `#### Metrics changed against ${cell(e.against)}`,
+        '',
+        '| path | metric | before | after | change |',
+        '| --- | --- | ---: | ---: | ---: |',
+        ...e.changes.map((c) => `| ${cell(c.path)} | ${cell(c.key)} | ${show(c.old)} | ${show(c.new)} | ${c.change === undefined ? '' : `${c.change > 0 ? '+' : ''}${Number(c.change.toPrecision(6))}`} |`),
+        '',
+      ]);
+      return;
+    }
     if (e.type === 'stage-finished') this.stages.push(e);
     if (e.type !== 'run-finished') return;
     const hits = this.stages.filter((s) => s.outcome === 'fresh' || s.outcome === 'restored').length;
@@ -41,11 +53,15 @@ export class GithubSummaryReporter implements RunReporter {
       ...this.stages.map((s) => `| ${cell(s.stage)} | ${STATUS[s.outcome] ?? s.outcome} | ${seconds(s.durationMs)} | ${cell(s.outcome === 'failed' || s.outcome === 'skipped' ? (s.message ?? '') : reasonsText(s.reasons))} |`),
       '',
     ];
+    this.append(lines);
+    this.stages.length = 0;
+  }
+
+  private append(lines: readonly string[]): void {
     try {
       appendFileSync(this.file, `${lines.join('\n')}\n`);
     } catch {
       // A summary is a courtesy: never fail the run for it.
     }
-    this.stages.length = 0;
   }
 }

@@ -6,7 +6,7 @@
 // (`warning: …`) ::warning annotations.
 import type { Colors } from './diagnostic-text.js';
 import { escapeData, escapeProperty } from './diagnostic-text.js';
-import { reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 
 export class PlainReporter implements RunReporter {
   /** GitHub Actions: each stage's output, until it ends. */
@@ -50,6 +50,9 @@ export class PlainReporter implements RunReporter {
       }
       case 'diagnostics':
         break; // printed by the command as text (see CliContext.report)
+      case 'metrics-changed':
+        for (const line of metricsChangedLines(e)) this.err(line);
+        break;
       case 'watch-started':
       case 'watch-waiting':
         this.err(c.dim(watchText(e)));

@@ -5,7 +5,7 @@
 // a failure shows the log's last lines.
 import { createLogUpdate } from 'log-update';
 import type { Colors } from './diagnostic-text.js';
-import { seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { metricsChangedLines, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 import { stageFinishedText } from './plain.js';
 
 const REDRAW_MS = 100;
@@ -72,6 +72,10 @@ export class TtyReporter implements RunReporter {
         if (warning !== undefined) this.print(c.yellow(`⚠ ${e.stage}: ${warning}`));
         break;
       }
+      case 'metrics-changed':
+        this.live.clear();
+        this.stream.write(`${metricsChangedLines(e).join('\n')}\n`);
+        break;
       case 'stage-queued':
       case 'diagnostics':
         break;

@@ -70,6 +70,15 @@ describe('params diff, metrics show and metrics diff', () => {
   it('compare the working tree with HEAD and any two revisions, changed values only unless --all', () => {
     rig = gitRig();
     rig.write({ 'params.yaml': PROJECT['params.yaml'].replace('lr: 0.1', 'lr: 0.3') });
+    // The run ends by listing what changed against HEAD: in the JSON events, the text reporters and the GitHub job summary.
+    const summary = join(rig.dir, '.mlpipe', 'summary.md');
+    const ran = rig.run(['run', '--reporter', 'plain'], { env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    expect(ran.stderr).toContain('metrics changed against HEAD:\n  metrics/train.json detail.lr  0.1 → 0.3 (+0.2)\n  metrics/train.json score      1.6 → 4.8 (+3.2)\n');
+    expect(readFileSync(summary, 'utf8')).toContain('| metrics/train.json | score | 1.6 | 4.8 | +3.2 |');
+    rig.write({ 'params.yaml': PROJECT['params.yaml'].replace('lr: 0.1', 'lr: 0.2') });
+    const events = rig.runJson().events.filter((e) => e.type === 'metrics-changed');
+    expect(events).toEqual([expect.objectContaining({ against: 'HEAD', changes: [expect.objectContaining({ key: 'detail.lr', old: 0.1, new: 0.2 }), expect.objectContaining({ key: 'score', old: 1.6, new: 3.2 })] })]);
+    rig.write({ 'params.yaml': PROJECT['params.yaml'].replace('lr: 0.1', 'lr: 0.3') });
     rig.runJson();
     const diff = rig.run(['metrics', 'diff']);
     expect(diff.code).toBe(0);
