@@ -35,9 +35,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('init')
     .description('create .mlpipe/ and pipelines/, and add .mlpipe/ to .gitignore')
-    .action(async (_opts, cmd: Command) => {
+    .option('--example', 'also write a small runnable example project (two stages in plain Node.js, params, data, metrics, a plot)')
+    .action(async (opts: { example?: boolean }, cmd: Command) => {
       const { runInit } = await import('./init.js');
-      setExit(runInit(context(cmd)));
+      setExit(runInit(context(cmd), opts));
     });
 
   program
