@@ -216,6 +216,9 @@ function nameExperiments(name: string | undefined, count: number, taken: readonl
 
 export interface ExpShowOptions extends TableOptions {
   readonly allCommits?: boolean;
+  /** Regular expressions over column titles (DVC's --keep / --drop). */
+  readonly keep?: string;
+  readonly drop?: string;
   readonly sortBy?: string;
   readonly sortOrder?: string;
 }
@@ -260,7 +263,7 @@ function columnsOf(rows: readonly ShowRow[], which: 'params' | 'metrics'): { fil
   const list = [...pairs.values()].sort((a, b) => (a.file === b.file ? (a.key < b.key ? -1 : 1) : a.file < b.file ? -1 : 1));
   const count = new Map<string, number>();
   for (const p of list) count.set(p.key, (count.get(p.key) ?? 0) + 1);
-  return list.map((p) => ({ ...p, title: count.get(p.key)! > 1 ? `${p.file}:${p.key}` : p.key }));
+  return list.map((p) => ({ ...p, title: count.get(p.key)! > 1 ? `${p.file.split('/').pop()}:${p.key}` : p.key }));
 }
 
 function valueOf(row: ShowRow, which: 'params' | 'metrics', file: string, key: string) {
@@ -317,9 +320,24 @@ function sortRows(rows: ShowRow[], by: string, desc: boolean, context: readonly 
   });
 }
 
+function columnFilter(o: ExpShowOptions): (title: string) => boolean {
+  const compile = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    try {
+      return new RegExp(text);
+    } catch (e) {
+      throw new UsageError(`--${flag} "${text}" is not a regular expression: ${(e as Error).message}`);
+    }
+  };
+  const keep = compile('keep', o.keep);
+  const drop = compile('drop', o.drop);
+  return (title) => (keep ? keep.test(title) : true) && !(drop && drop.test(title) && !(keep && keep.test(title)));
+}
+
 function printShow(ctx: CliContext, rows: readonly ShowRow[], o: ExpShowOptions, precision: number): void {
-  const params = columnsOf(rows, 'params').filter((c) => o.all || new Set(rows.map((r) => JSON.stringify(valueOf(r, 'params', c.file, c.key) ?? null))).size > 1);
-  const metrics = columnsOf(rows, 'metrics');
+  const shown = columnFilter(o);
+  const params = columnsOf(rows, 'params').filter((c) => shown(c.title) && (o.all || new Set(rows.map((r) => JSON.stringify(valueOf(r, 'params', c.file, c.key) ?? null))).size > 1));
+  const metrics = columnsOf(rows, 'metrics').filter((c) => shown(c.title));
   if (ctx.json) {
     const nest = (m: ReadonlyMap<string, FileValues>) => Object.fromEntries([...m].map(([f, v]) => [f, 'error' in v ? { error: v.error } : Object.fromEntries(v.values)]));
     ctx.out(JSON.stringify(rows.map((r) => ({ name: r.name, rev: r.rev, ...(r.commit ? { commit: r.commit } : {}), ...(r.created ? { created: r.created } : {}), state: r.state, params: nest(r.params), metrics: nest(r.metrics) })), null, 2));

@@ -238,6 +238,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .description('the workspace, HEAD and each experiment of HEAD: state, the params that differ, every metric')
       .option('-A, --all-commits', 'experiments of every commit')
       .option('--all', 'every param, also those equal in all rows')
+      .option('--keep <regex>', 'only the param and metric columns whose title matches')
+      .option('--drop <regex>', 'hide the param and metric columns whose title matches (--keep wins)')
       .option('--sort-by <column>', 'sort experiments by a param or metric (or name, created, state)')
       .addOption(new Option('--sort-order <order>', 'with --sort-by').choices(['asc', 'desc']).default('asc'))
       .option('--precision <n>', 'digits after the decimal point', '5'),
