@@ -43,6 +43,12 @@ export interface MetricChange {
   readonly change?: number;
 }
 
+/** Watch mode: "changed: a.csv, params.yaml" (the first few, then a count). */
+export function changedPathsText(paths: readonly string[]): string {
+  const shown = paths.slice(0, 5);
+  return `changed: ${shown.join(', ')}${paths.length > shown.length ? ` and ${paths.length - shown.length} more` : ''}`;
+}
+
 /** Most changed metrics listed after a run; the rest are counted. */
 const MAX_LISTED_CHANGES = 30;
 

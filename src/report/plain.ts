@@ -6,11 +6,13 @@
 // (`warning: …`) ::warning annotations.
 import type { Colors } from './diagnostic-text.js';
 import { escapeData, escapeProperty } from './diagnostic-text.js';
-import { metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { changedPathsText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 
 export class PlainReporter implements RunReporter {
-  /** GitHub Actions: each stage's output, until it ends. */
+  /** Output held until its stage ends (GitHub Actions: all; else: every stage but the one streaming). */
   private readonly held = new Map<string, string[]>();
+  /** The stage whose output is printed as it comes. */
+  private streaming: string | undefined;
 
   constructor(
     private readonly out: (s: string) => void,
@@ -24,7 +26,9 @@ export class PlainReporter implements RunReporter {
     switch (e.type) {
       case 'run-started':
       case 'stage-queued':
+        break;
       case 'watch-change':
+        if (e.paths.length > 0) this.err(c.dim(changedPathsText(e.paths)));
         break;
       case 'waiting-for-lock':
         this.err(c.yellow(`waiting for another mlpipe on this project to finish (pid ${e.pid}: ${e.command})`));
@@ -33,14 +37,19 @@ export class PlainReporter implements RunReporter {
         this.err(`${c.cyan('▶')} ${e.stage}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}: ${reasonsText(e.reasons)}`);
         break;
       case 'stage-output':
-        if (this.github) {
+        // One stage streams at a time; the others' lines are held and printed as a block, never interleaved.
+        if (!this.github && (this.streaming === undefined || this.streaming === e.stage)) {
+          this.streaming = e.stage;
+          this.out(`${c.dim(`[${e.stage}]`)} ${e.line}`);
+        } else {
           const lines = this.held.get(e.stage) ?? [];
           lines.push(e.line);
           this.held.set(e.stage, lines);
-        } else this.out(`${c.dim(`[${e.stage}]`)} ${e.line}`);
+        }
         break;
       case 'stage-finished':
         if (this.github) this.flushGroup(e.stage);
+        else this.flushHeld(e.stage);
         this.finished(e);
         break;
       case 'run-finished': {
@@ -58,6 +67,22 @@ export class PlainReporter implements RunReporter {
         this.err(c.dim(watchText(e)));
         break;
     }
+  }
+
+  /** A finished stage: its held lines as one block; if it was streaming, the next stage with held lines streams. */
+  private flushHeld(stage: string): void {
+    const print = (id: string, lines: readonly string[]) => {
+      for (const line of lines) this.out(`${this.c.dim(`[${id}]`)} ${line}`);
+    };
+    print(stage, this.held.get(stage) ?? []);
+    this.held.delete(stage);
+    if (this.streaming !== stage) return;
+    this.streaming = undefined;
+    const next = this.held.keys().next();
+    if (next.done) return;
+    this.streaming = next.value;
+    print(next.value, this.held.get(next.value)!);
+    this.held.delete(next.value);
   }
 
   private flushGroup(stage: string): void {
@@ -84,11 +109,16 @@ export class PlainReporter implements RunReporter {
   }
 }
 
+/** Why a stage ran, cut to fit one line beside its name. */
+function briefly(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 /** The line(s) a finished stage gets in text output; none for fresh and frozen (the summary counts them). */
-export function stageFinishedText(e: Extract<RunEvent, { type: 'stage-finished' }>, c: Colors): string | undefined {
+export function stageFinishedText(e: Extract<RunEvent, { type: 'stage-finished' }>, c: Colors, why = false): string | undefined {
   switch (e.outcome) {
     case 'ran':
-      return `${c.green('✓')} ${e.stage} ${c.dim(seconds(e.durationMs))}`;
+      return `${c.green('✓')} ${e.stage} ${c.dim(seconds(e.durationMs))}${why && e.reasons.length > 0 ? c.dim(` (${briefly(reasonsText(e.reasons))})`) : ''}`;
     case 'restored':
       return `${c.green('↺')} ${e.stage}: restored from cache (${e.message ?? reasonsText(e.reasons)})`;
     case 'fresh':

@@ -1,11 +1,13 @@
 // The live terminal display (chosen on a TTY without CI): finished stages
 // scroll above a live region, redrawn with log-update, that shows a progress
-// bar with done/total and one line per running stage with its elapsed time.
-// Stage output is not streamed here, except warnings (`warning: …` lines);
-// a failure shows the log's last lines.
+// bar with done/total and one line per running stage with its elapsed time
+// and its progress: the last line it printed (a built-in action's "epoch 12/100
+// …"), or why it runs until it prints. A finished stage's line says briefly why
+// it ran. Stage output is not streamed here, except warnings (`warning: …`
+// lines); a failure shows the log's last lines; watch mode names what changed.
 import { createLogUpdate } from 'log-update';
 import type { Colors } from './diagnostic-text.js';
-import { metricsChangedLines, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { changedPathsText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 import { stageFinishedText } from './plain.js';
 
 const REDRAW_MS = 100;
@@ -13,7 +15,8 @@ const BAR_WIDTH = 24;
 
 export class TtyReporter implements RunReporter {
   private readonly live: ReturnType<typeof createLogUpdate>;
-  private readonly running = new Map<string, number>();
+  /** Running stages: when they started, why, and the last line they printed. */
+  private readonly running = new Map<string, { started: number; why: string; last?: string }>();
   private total = 0;
   private done = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -38,13 +41,13 @@ export class TtyReporter implements RunReporter {
         this.print(c.yellow(`waiting for another mlpipe on this project to finish (pid ${e.pid}: ${e.command})`));
         break;
       case 'stage-started':
-        this.running.set(e.stage, Date.now());
+        this.running.set(e.stage, { started: Date.now(), why: reasonsText(e.reasons) });
         this.render();
         break;
       case 'stage-finished': {
         this.running.delete(e.stage);
         this.done++;
-        const text = stageFinishedText(e, c);
+        const text = stageFinishedText(e, c, true);
         if (text !== undefined) this.print(text);
         else this.render();
         break;
@@ -66,10 +69,13 @@ export class TtyReporter implements RunReporter {
         break;
       case 'watch-change':
         this.live.clear();
+        if (e.paths.length > 0) this.stream.write(`${c.dim(changedPathsText(e.paths))}\n`);
         break;
       case 'stage-output': {
         const warning = warningOf(e.line);
         if (warning !== undefined) this.print(c.yellow(`⚠ ${e.stage}: ${warning}`));
+        const running = this.running.get(e.stage);
+        if (running && e.line.trim() !== '') running.last = e.line.trim();
         break;
       }
       case 'metrics-changed':
@@ -100,7 +106,14 @@ export class TtyReporter implements RunReporter {
     const bar = `${this.c.green('█'.repeat(filled))}${this.c.dim('░'.repeat(BAR_WIDTH - filled))}`;
     const now = Date.now();
     const lines = [`${bar} ${this.done}/${this.total} stages`];
-    for (const [stage, started] of this.running) lines.push(`  ${this.c.cyan('▶')} ${stage} ${this.c.dim(seconds(now - started))}`);
+    const width = Math.max(40, (this.stream.columns ?? 100) - 1);
+    for (const [stage, r] of this.running) {
+      const head = `  ▶ ${stage} ${seconds(now - r.started)}`;
+      const detail = r.last ?? r.why;
+      const room = width - head.length - 2;
+      const shown = detail.length > room ? `${detail.slice(0, Math.max(0, room - 1))}…` : detail;
+      lines.push(`  ${this.c.cyan('▶')} ${stage} ${this.c.dim(seconds(now - r.started))}${room > 8 && shown ? `  ${this.c.dim(shown)}` : ''}`);
+    }
     this.live(lines.join('\n'));
   }
 }

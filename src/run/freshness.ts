@@ -38,11 +38,61 @@ function short(v: unknown): string {
   return s === undefined ? 'unset' : s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
+/** Most changed action inputs named one by one. */
+const MAX_LISTED = 5;
+
+interface ValueChange {
+  readonly key: string;
+  readonly old: unknown;
+  readonly new: unknown;
+}
+
+/** Leaf differences between two values, by dotted key (list items by index). */
+function valueChanges(a: unknown, b: unknown, key: string, out: ValueChange[] = []): ValueChange[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) valueChanges(a[k], b[k], Array.isArray(a) ? `${key}[${k}]` : `${key}.${k}`, out);
+  } else if (canonicalJson(a) !== canonicalJson(b)) out.push({ key, old: a, new: b });
+  return out;
+}
+
+/** The params whose values differ between two records. */
+function paramChanges(before: KeyRecord, now: KeyRecord): ValueChange[] {
+  const out: ValueChange[] = [];
+  for (const file of new Set([...Object.keys(before.params), ...Object.keys(now.params)])) {
+    const a = before.params[file] ?? {};
+    const b = now.params[file] ?? {};
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) if (canonicalJson(a[key]) !== canonicalJson(b[key])) out.push({ key, old: a[key], new: b[key] });
+  }
+  return out;
+}
+
+/** True when putting the changed params' old values back into `now` gives `before`: the change is the params'. */
+function explainedByParams(before: unknown, now: unknown, params: readonly ValueChange[]): boolean {
+  if (params.length === 0) return false;
+  const text = (v: unknown) => (typeof v === 'string' ? v : canonicalJson(v) ?? '');
+  let undone = canonicalJson(now) ?? '';
+  for (const p of params) {
+    if (p.old === undefined || p.new === undefined) continue;
+    // Whole values (a number input) and substrings (a command, ">= 0.9") both.
+    if (canonicalJson(now) === canonicalJson(p.new) && canonicalJson(before) === canonicalJson(p.old)) return true;
+    undone = undone.split(JSON.stringify(text(p.new)).slice(1, -1)).join(JSON.stringify(text(p.old)).slice(1, -1));
+  }
+  return undone === canonicalJson(before);
+}
+
 /** Differences between the record of the last run and the current one. */
 export function explain(before: KeyRecord, now: KeyRecord, ctx: FreshnessContext): Reason[] {
   const reasons: Reason[] = [];
-  if (canonicalJson(before.cmd) !== canonicalJson(now.cmd)) reasons.push({ kind: 'cmd', message: 'command changed' });
-  if (before.uses !== now.uses || canonicalJson(before.with) !== canonicalJson(now.with)) reasons.push({ kind: 'action', message: 'action or its inputs changed' });
+  const changedParams = paramChanges(before, now);
+  // A ${...} of a changed param changes the command and the action's inputs too: that is one reason, the param.
+  if (canonicalJson(before.cmd) !== canonicalJson(now.cmd) && !explainedByParams(before.cmd, now.cmd, changedParams)) reasons.push({ kind: 'cmd', message: 'command changed' });
+  if (before.uses !== now.uses) reasons.push({ kind: 'action', message: `action: ${before.uses ?? 'none'} → ${now.uses ?? 'none'}` });
+  else if (canonicalJson(before.with) !== canonicalJson(now.with)) {
+    const inputs = valueChanges(before.with, now.with, 'with').filter((c) => !explainedByParams(c.old, c.new, changedParams));
+    for (const c of inputs.slice(0, MAX_LISTED)) reasons.push({ kind: 'action', message: `${c.key}: ${short(c.old)} → ${short(c.new)}` });
+    if (inputs.length > MAX_LISTED) reasons.push({ kind: 'action', message: `${inputs.length - MAX_LISTED} more inputs changed` });
+  }
   if (before.actionVersion !== now.actionVersion && before.uses === now.uses) reasons.push({ kind: 'action', message: `${now.uses} implementation changed (version ${before.actionVersion ?? 'none'} → ${now.actionVersion ?? 'none'})` });
   if (before.backend !== now.backend) reasons.push({ kind: 'backend', message: `TensorFlow.js backend: ${before.backend ?? 'none'} → ${now.backend ?? 'none'}` });
   for (const path of new Set([...Object.keys(before.deps), ...Object.keys(now.deps)])) {

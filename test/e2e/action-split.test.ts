@@ -44,7 +44,7 @@ describe('mlpipe/split', () => {
     a.write({ 'pipelines/p.yaml': a.read('pipelines/p.yaml').replace('seed: 3', 'seed: 5') });
     const again = a.runJson();
     expect(again.outcomes).toEqual({ 'p:split': 'ran' });
-    expect(again.events.find((e) => e.type === 'stage-started')!.reasons).toEqual([{ kind: 'action', message: 'action or its inputs changed' }]);
+    expect(again.events.find((e) => e.type === 'stage-started')!.reasons).toEqual([{ kind: 'action', message: 'with.seed: 3 → 5' }]);
   });
 
   it('makes k stratified folds that partition the rows', () => {

@@ -61,6 +61,32 @@ describe('reporters', () => {
     expect(r.stderr).toContain('⚠ p:good: disk almost full'); // but warnings are shown
   });
 
+  it('plain: parallel stages\' output is never interleaved line by line', () => {
+    // Two stages print a line every 50 ms at the same time.
+    const talk = (name: string) => `for i in 1 2 3 4 5 6; do echo ${name} $i; sleep 0.05; done; touch ${name}.txt`;
+    rig = new Rig().write({ 'pipelines/p.yaml': `stages:\n  left:\n    cmd: ${talk('left')}\n    outs: [left.txt]\n  right:\n    cmd: ${talk('right')}\n    outs: [right.txt]\n` });
+    const r = rig.run(['run', '--reporter', 'plain', '-j', '2']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => /^\[p:(left|right)\]/.test(l));
+    expect(lines).toHaveLength(12);
+    const owners = lines.map((l) => l.slice(0, l.indexOf(']') + 1));
+    const switches = owners.filter((o, i) => i > 0 && o !== owners[i - 1]).length;
+    expect(switches).toBe(1); // one block each
+    for (const name of ['left', 'right']) expect(lines.filter((l) => l.startsWith(`[p:${name}]`))).toEqual([1, 2, 3, 4, 5, 6].map((i) => `[p:${name}] ${name} ${i}`));
+  });
+
+  it('tty: a running stage shows its last line (a long action\'s progress), a finished one why it ran', () => {
+    const epochs = 'for i in 1 2 3 4 5 6 7 8; do echo "epoch $i/8: loss 0.$i"; sleep 0.15; done; touch m.txt\n';
+    rig = new Rig().write({ 'params.yaml': 'n: 1\n', 'train.sh': epochs, 'pipelines/p.yaml': 'stages:\n  train:\n    cmd: sh train.sh ${n}\n    deps: [train.sh]\n    outs: [m.txt]\n' });
+    rig.run(['run']);
+    rig.write({ 'params.yaml': 'n: 2\n' });
+    const r = rig.run(['run', '--reporter', 'tty']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/▶ p:train \d+(\.\d+)?m?s\s+epoch \d\/8: loss 0\.\d/);
+    expect(r.stderr).toContain('✓ p:train');
+    expect(r.stderr).toMatch(/✓ p:train \S+ \(param n: 1 → 2\)/);
+  });
+
   it('chooses plain when CI is set or output is not a terminal', () => {
     rig = new Rig().write({ 'pipelines/p.yaml': PIPELINE });
     const r = rig.run(['run'], { env: { CI: 'true' } });
