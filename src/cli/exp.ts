@@ -144,49 +144,48 @@ export async function runExpRun(ctx: CliContext, targets: string[], o: ExpRunOpt
         prepared.push({ name: t.name, copy, meta: { name: t.name, sets: t.queued ? t.queued.meta.sets : setText(t.combo) }, ...(t.queued ? { queued: t.queued } : {}) });
       }
 
+      const reporter = await reportersFor(ctx);
       if (o.queue) {
-        for (const p of prepared) {
-          recordExperiment(repo, p.copy, head, { ...p.meta, state: 'queued' });
-          ctx.log(`queued ${p.name}${p.meta.sets.length > 0 ? ` (${p.meta.sets.join(' ')})` : ''}`);
+        try {
+          for (const p of prepared) {
+            const commit = recordExperiment(repo, p.copy, head, { ...p.meta, state: 'queued' });
+            reporter.event({ type: 'experiment-recorded', name: p.name, state: 'queued', commit, base: head, sets: p.meta.sets });
+          }
+        } finally {
+          reporter.close();
         }
-        ctx.log('run them with "mlpipe exp run --run-all"');
+        if (!ctx.json) ctx.log('run them with "mlpipe exp run --run-all"');
         return EXIT.ok;
       }
 
-      const reporter = await reportersFor(ctx);
       let interrupt: ((s: NodeJS.Signals) => void) | undefined;
       const onSigint = () => interrupt?.('SIGINT');
       const onSigterm = () => interrupt?.('SIGTERM');
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigterm);
-      let outcome;
+      let outcome: Awaited<ReturnType<typeof runExperiments>>;
       try {
-        outcome = await runExperiments(prepared, { projectRoot: root, targets, jobs, argv, reporter, onInterrupt: (f) => (interrupt = f) });
+        try {
+          outcome = await runExperiments(prepared, { projectRoot: root, targets, jobs, argv, reporter, onInterrupt: (f) => (interrupt = f) });
+        } finally {
+          process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigterm);
+        }
+        if (outcome.interrupted) {
+          ctx.log('interrupted: no experiment recorded');
+          return outcome.interrupted === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+        }
+        for (const [i, result] of outcome.results.entries()) {
+          const p = prepared[i]!;
+          const meta: ExperimentMeta = { ...p.meta, state: result.ok ? 'done' : 'failed', ...(result.failure ? { failure: result.failure } : {}) };
+          const commit = recordExperiment(repo, p.copy, head, meta, p.queued?.commit);
+          reporter.event({ type: 'experiment-recorded', name: p.name, state: meta.state as 'done' | 'failed', commit, base: head, sets: meta.sets, ...(result.failure ? { failure: result.failure } : {}) });
+        }
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigterm);
         reporter.close();
       }
-      if (outcome.interrupted) {
-        ctx.log('interrupted: no experiment recorded');
-        return outcome.interrupted === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-      }
-      const recorded: { name: string; state: string; sets: readonly string[]; commit: string; failure?: string }[] = [];
-      for (const [i, result] of outcome.results.entries()) {
-        const p = prepared[i]!;
-        const meta: ExperimentMeta = { ...p.meta, state: result.ok ? 'done' : 'failed', ...(result.failure ? { failure: result.failure } : {}) };
-        const commit = recordExperiment(repo, p.copy, head, meta, p.queued?.commit);
-        recorded.push({ name: p.name, state: meta.state, sets: meta.sets, commit, ...(result.failure ? { failure: result.failure } : {}) });
-      }
       const ok = outcome.results.every((r) => r.ok);
-      if (ctx.json) ctx.out(JSON.stringify({ ok, base: head, experiments: recorded }, null, 2));
-      else {
-        for (const r of recorded) {
-          ctx.log(`${r.state === 'done' ? 'recorded' : 'failed  '} ${r.name}${r.sets.length > 0 ? ` (${r.sets.join(' ')})` : ''}`);
-          if (r.failure) ctx.log(`  ${r.failure.split('\n').join('\n  ')}`);
-        }
-        ctx.log('compare them with "mlpipe exp show"; bring one into the workspace with "mlpipe exp apply NAME"');
-      }
+      if (!ctx.json) ctx.log('compare them with "mlpipe exp show"; bring one into the workspace with "mlpipe exp apply NAME"');
       return ok ? EXIT.ok : EXIT.failed;
     });
   } finally {

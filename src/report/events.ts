@@ -33,7 +33,8 @@ export type RunEvent =
   | { readonly type: 'watch-started'; readonly files: number }
   | { readonly type: 'watch-change'; readonly paths: readonly string[] }
   | { readonly type: 'watch-waiting'; readonly files: number; readonly heapUsed: number }
-  | { readonly type: 'metrics-changed'; readonly against: string; readonly changes: readonly MetricChange[] };
+  | { readonly type: 'metrics-changed'; readonly against: string; readonly changes: readonly MetricChange[] }
+  | { readonly type: 'experiment-recorded'; readonly name: string; readonly state: 'queued' | 'done' | 'failed'; readonly commit: string; readonly base: string; readonly sets: readonly string[]; readonly failure?: string };
 
 export interface MetricChange {
   readonly path: string;
@@ -41,6 +42,13 @@ export interface MetricChange {
   readonly old: unknown;
   readonly new: unknown;
   readonly change?: number;
+}
+
+/** exp run: "recorded bs-1 (train.lr=0.1)", or "failed bs-2 (…)" with the failure indented below. */
+export function experimentText(e: Extract<RunEvent, { type: 'experiment-recorded' }>, c: { red: (s: string) => string; green: (s: string) => string }): string {
+  const what = e.state === 'failed' ? c.red('failed  ') : e.state === 'queued' ? 'queued  ' : c.green('recorded');
+  const line = `${what} ${e.name}${e.sets.length > 0 ? ` (${e.sets.join(' ')})` : ''}`;
+  return e.failure ? `${line}\n  ${e.failure.split('\n').join('\n  ')}` : line;
 }
 
 /** Watch mode: "changed: a.csv, params.yaml" (the first few, then a count). */

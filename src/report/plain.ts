@@ -6,7 +6,7 @@
 // (`warning: …`) ::warning annotations.
 import type { Colors } from './diagnostic-text.js';
 import { escapeData, escapeProperty } from './diagnostic-text.js';
-import { changedPathsText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { changedPathsText, experimentText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 
 export class PlainReporter implements RunReporter {
   /** Output held until its stage ends (GitHub Actions: all; else: every stage but the one streaming). */
@@ -61,6 +61,9 @@ export class PlainReporter implements RunReporter {
         break; // printed by the command as text (see CliContext.report)
       case 'metrics-changed':
         for (const line of metricsChangedLines(e)) this.err(line);
+        break;
+      case 'experiment-recorded':
+        this.err(experimentText(e, c));
         break;
       case 'watch-started':
       case 'watch-waiting':

@@ -7,7 +7,7 @@
 // lines); a failure shows the log's last lines; watch mode names what changed.
 import { createLogUpdate } from 'log-update';
 import type { Colors } from './diagnostic-text.js';
-import { changedPathsText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
+import { changedPathsText, experimentText, metricsChangedLines, reasonsText, seconds, summaryText, warningOf, watchText, type RunEvent, type RunReporter } from './events.js';
 import { stageFinishedText } from './plain.js';
 
 const REDRAW_MS = 100;
@@ -81,6 +81,10 @@ export class TtyReporter implements RunReporter {
       case 'metrics-changed':
         this.live.clear();
         this.stream.write(`${metricsChangedLines(e).join('\n')}\n`);
+        break;
+      case 'experiment-recorded':
+        this.live.clear();
+        this.stream.write(`${experimentText(e, c)}\n`);
         break;
       case 'stage-queued':
       case 'diagnostics':

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, Rig, start, waitFor } from '../rig.js';
+import { BIN, Rig, parseEvent, start, waitFor } from '../rig.js';
 
 function git(dir: string, ...args: string[]): string {
   const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
@@ -220,6 +220,10 @@ describe('experiments', () => {
     expect(rig.run(['exp', 'run', '--queue', '--set', 'train.lr=0.2,5', '-n', 'q']).code).toBe(0);
     expect(rig.run(['exp', 'list']).stdout).toContain('q-1  queued  train.lr=0.2');
     expect(rig.exists('.mlpipe/runs') && runRecords(rig).some((x) => x.experiment)).toBe(false);
+    const json = rig.run(['exp', 'run', '--queue', '--json', '--set', 'train.lr=0.3', '-n', 'j']);
+    const events = json.stdout.trim().split('\n').map(parseEvent); // JSON lines, each a schema-valid event, nothing else
+    expect(events).toEqual([expect.objectContaining({ type: 'experiment-recorded', name: 'j', state: 'queued', sets: ['train.lr=0.3'] })]);
+    expect(rig.run(['exp', 'remove', 'j']).code).toBe(0);
     const r = rig.run(['exp', 'run', '--run-all']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('recorded q-1');
