@@ -6,6 +6,8 @@ import { CacheStore } from '../cache/store.js';
 import { compareFiles, diffJson, renderRows, type DiffRow } from '../compare/diff.js';
 import { readSnapshot, revisionSource, workspaceSource, type FileSource, type Snapshot, type SnapshotWants } from '../compare/snapshot.js';
 import { STATE_DIR } from '../pipeline/project.js';
+import { ParseCache } from '../pipeline/parse-cache.js';
+import { BlobCache } from '../revision/blob-cache.js';
 import { colorsFor } from '../report/diagnostic-text.js';
 import type { TableFormat } from '../report/table.js';
 import { CatFile, GitRepo } from '../revision/git.js';
@@ -33,11 +35,17 @@ export class UsageError extends Error {
 export class Revisions {
   private cat: CatFile | undefined;
   private repoCache: GitRepo | undefined | null = null;
+  /** What files parse to: the working tree's by stat, other revisions' by blob id. */
+  readonly parseCache: ParseCache;
+  readonly blobCache: BlobCache;
 
   constructor(
     readonly root: string,
     private readonly command: string,
-  ) {}
+  ) {
+    this.parseCache = ParseCache.load(join(root, STATE_DIR));
+    this.blobCache = BlobCache.load(join(root, STATE_DIR));
+  }
 
   repo(): GitRepo {
     if (this.repoCache === null) this.repoCache = GitRepo.open(this.root);
@@ -45,21 +53,27 @@ export class Revisions {
     return this.repoCache;
   }
 
-  /** "workspace" is the working tree; anything else a revision or an experiment name. */
-  source(rev: string): FileSource {
-    if (rev === 'workspace') return workspaceSource(this.root);
+  /** "workspace" is the working tree; anything else a revision (resolved by the cat-file process) or an experiment name. */
+  async source(rev: string): Promise<FileSource> {
+    if (rev === 'workspace') return workspaceSource(this.root, this.parseCache);
     const repo = this.repo();
-    const found = repo.resolve(rev);
+    const commit = await this.catFile().commitOf(rev);
+    const found = commit ? { commit } : repo.resolve(rev);
     if (!found) {
       const hint = didYouMean(rev, repo.revisionNames());
       throw new UsageError(`unknown revision or experiment "${rev}"${hint}`, repo.head() ? 'name a commit, branch or tag (git rev-parse accepts it), or an experiment from "mlpipe exp list"' : 'the repository has no commits yet: commit the project first');
     }
-    this.cat ??= new CatFile(repo);
-    return revisionSource(this.cat, found.commit, rev);
+    return revisionSource(this.catFile(), found.commit, rev, this.blobCache);
+  }
+
+  catFile(): CatFile {
+    return (this.cat ??= new CatFile(this.repo()));
   }
 
   close(): void {
     this.cat?.close();
+    this.parseCache.flush();
+    this.blobCache.flush();
   }
 }
 
@@ -87,7 +101,7 @@ async function guarded(ctx: CliContext, body: (root: string) => Promise<number>)
 }
 
 export async function snapshots(root: string, revisions: Revisions, revs: readonly string[], wants: SnapshotWants): Promise<Snapshot[]> {
-  const sources = revs.map((r) => revisions.source(r));
+  const sources = await Promise.all(revs.map((r) => revisions.source(r)));
   const store = new CacheStore(join(root, STATE_DIR));
   return Promise.all(sources.map((s) => readSnapshot(s, store, wants)));
 }

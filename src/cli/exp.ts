@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { analyze } from '../analysis.js';
 import { CacheStore } from '../cache/store.js';
 import { compareFiles, formatValue, renderRows } from '../compare/diff.js';
-import { flatten, readSnapshot, revisionSource, workspaceSource, type FileValues, type Snapshot } from '../compare/snapshot.js';
+import { flatten, readSnapshot, revisionSource, type FileSource, type FileValues, type Snapshot } from '../compare/snapshot.js';
 import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
 import { STATE_DIR } from '../pipeline/project.js';
@@ -237,12 +237,10 @@ interface ShowRow {
  * many experiments on one base); undefined when a metrics file is not
  * committed there (then the whole snapshot is read, through the lock files).
  */
-async function valuesAt(cat: CatFile, commit: string, params: readonly string[], metrics: readonly string[]): Promise<{ params: Map<string, FileValues>; metrics: Map<string, FileValues> } | undefined> {
+async function valuesAt(source: FileSource, params: readonly string[], metrics: readonly string[]): Promise<{ params: Map<string, FileValues>; metrics: Map<string, FileValues> } | undefined> {
   const read = async (path: string, numbersOnly: boolean): Promise<FileValues | undefined | 'absent'> => {
-    const bytes = await cat.read(commit, path);
-    if (!bytes) return 'absent';
-    const { parseData } = await import('../compare/snapshot.js');
-    const parsed = parseData(bytes, path);
+    const parsed = await source.parse(path);
+    if (!parsed) return 'absent';
     if ('error' in parsed) return { error: parsed.error };
     return { values: flatten(parsed.data, numbersOnly) };
   };
@@ -275,10 +273,12 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
   return guarded(ctx, async () => {
     const { root, repo, head } = openRepo(ctx);
     const precision = precisionOf(o);
-    const cat = new CatFile(repo);
+    const revisions = new Revisions(root, 'exp show');
     try {
+      const cat = revisions.catFile();
+      const at = (commit: string, label: string) => revisionSource(cat, commit, label, revisions.blobCache);
       const store = new CacheStore(join(root, STATE_DIR));
-      const [workspace, base] = await Promise.all([readSnapshot(workspaceSource(root), store, { params: true, metrics: true }), readSnapshot(revisionSource(cat, head, 'HEAD'), store, { params: true, metrics: true })]);
+      const [workspace, base] = await Promise.all([readSnapshot(await revisions.source('workspace'), store, { params: true, metrics: true }), readSnapshot(at(head, 'HEAD'), store, { params: true, metrics: true })]);
       const exps = listExperiments(repo, o.allCommits ? undefined : head);
       const paramFiles = [...new Set([...workspace.params.keys(), ...base.params.keys()])];
       const metricFiles = [...new Set([...workspace.metrics.keys(), ...base.metrics.keys()])];
@@ -288,8 +288,8 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
       ];
       const expRows = await Promise.all(
         exps.map(async (e): Promise<ShowRow> => {
-          const fast = await valuesAt(cat, e.commit, paramFiles, metricFiles);
-          const values = fast ?? (await readSnapshot(revisionSource(cat, e.commit, e.name), store, { params: true, metrics: true }));
+          const source = at(e.commit, e.name);
+          const values = (await valuesAt(source, paramFiles, metricFiles)) ?? (await readSnapshot(source, store, { params: true, metrics: true }));
           return { name: e.name, rev: e.base.slice(0, 7), commit: e.commit, created: e.created, state: e.meta.state, params: values.params, metrics: values.metrics };
         }),
       );
@@ -298,7 +298,7 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
       printShow(ctx, rows, o, precision);
       return EXIT.ok;
     } finally {
-      cat.close();
+      revisions.close();
     }
   });
 }

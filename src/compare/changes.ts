@@ -6,6 +6,8 @@ import { CacheStore } from '../cache/store.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import type { MetricChange } from '../report/events.js';
 import { CatFile, GitRepo } from '../revision/git.js';
+import { BlobCache } from '../revision/blob-cache.js';
+import { ParseCache } from '../pipeline/parse-cache.js';
 import { compareFiles } from './diff.js';
 import { readSnapshot, revisionSource, workspaceSource } from './snapshot.js';
 
@@ -14,13 +16,18 @@ export async function metricsChangedSinceHead(root: string): Promise<MetricChang
   const head = repo?.head();
   if (!repo || !head) return undefined;
   const cat = new CatFile(repo);
+  const stateDir = join(root, STATE_DIR);
+  const blobs = BlobCache.load(stateDir);
+  const parsed = ParseCache.load(stateDir);
   try {
-    const store = new CacheStore(join(root, STATE_DIR));
-    const [before, after] = await Promise.all([readSnapshot(revisionSource(cat, head, 'HEAD'), store, { metrics: true }), readSnapshot(workspaceSource(root), store, { metrics: true })]);
+    const store = new CacheStore(stateDir);
+    const [before, after] = await Promise.all([readSnapshot(revisionSource(cat, head, 'HEAD', blobs), store, { metrics: true }), readSnapshot(workspaceSource(root, parsed), store, { metrics: true })]);
     return compareFiles([before.metrics, after.metrics])
       .filter((r) => r.changed && r.key !== '')
       .map((r) => ({ path: r.path, key: r.key, old: r.values[0] ?? null, new: r.values[1] ?? null, ...(r.change !== undefined ? { change: r.change } : {}) }));
   } finally {
     cat.close();
+    blobs.flush();
+    parsed.flush();
   }
 }

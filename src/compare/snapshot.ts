@@ -7,7 +7,7 @@
 // here is untrusted: paths are checked like pipeline paths, sizes and nesting
 // are bounded, and a file that cannot be read or parsed becomes an error
 // value for that file, never an exception.
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import validateLock from '../generated/lock-validate.js';
 import { initHashing, type ContentHash } from '../cache/hash.js';
@@ -18,6 +18,8 @@ import { isRecord } from '../pipeline/params.js';
 import { MAX_FILE_BYTES, parseYamlBytes, structureLimit } from '../pipeline/yaml-file.js';
 import { RootGuard } from '../util/root-guard.js';
 import type { CatFile } from '../revision/git.js';
+import { BlobCache } from '../revision/blob-cache.js';
+import { ParseCache } from '../pipeline/parse-cache.js';
 import { PIPELINES_DIR } from '../pipeline/project.js';
 
 /** Where a snapshot's files come from. */
@@ -27,14 +29,32 @@ export interface FileSource {
   /** The commit, for revisions. */
   readonly commit?: string;
   read(path: string): Promise<Buffer | undefined>;
+  /** A JSON or YAML file's data (from a parse cache when the file is unchanged); undefined when absent. */
+  parse(path: string): Promise<{ data: unknown } | { error: string } | undefined>;
   list(dir: string): Promise<{ name: string; isDir: boolean }[] | undefined>;
 }
 
-/** The working tree; a path whose real location is outside the project is not read. */
-export function workspaceSource(root: string): FileSource {
+/** The working tree; a path whose real location is outside the project is not read. `cache`: parsed data by file stat. */
+export function workspaceSource(root: string, cache: ParseCache = ParseCache.none()): FileSource {
   const guard = new RootGuard(root);
-  return {
+  const source: FileSource = {
     label: 'workspace',
+    async parse(path) {
+      const abs = join(root, path);
+      let st;
+      try {
+        st = statSync(abs, { bigint: true });
+      } catch {
+        return undefined;
+      }
+      const hit = cache.get(abs, st);
+      if (hit) return hit;
+      const bytes = await source.read(path);
+      if (!bytes) return undefined;
+      const parsed = parseData(bytes, path);
+      if ('data' in parsed) cache.set(abs, parsed.data);
+      return parsed;
+    },
     async read(path) {
       const abs = join(root, path);
       try {
@@ -47,7 +67,6 @@ export function workspaceSource(root: string): FileSource {
       }
     },
     async list(dir) {
-      const { readdirSync } = await import('node:fs');
       try {
         return readdirSync(join(root, dir), { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory() }));
       } catch {
@@ -55,11 +74,26 @@ export function workspaceSource(root: string): FileSource {
       }
     },
   };
+  return source;
 }
 
-/** A commit, read through git. */
-export function revisionSource(cat: CatFile, commit: string, label: string): FileSource {
-  return { label, commit, read: (path) => cat.read(commit, path), list: (dir) => cat.list(commit, dir) };
+/** A commit, read through git. `cache`: parsed data by blob id. */
+export function revisionSource(cat: CatFile, commit: string, label: string, cache: BlobCache = BlobCache.none()): FileSource {
+  return {
+    label,
+    commit,
+    read: (path) => cat.read(commit, path),
+    async parse(path) {
+      const blob = await cat.readBlob(commit, path);
+      if (!blob) return undefined;
+      const hit = cache.get(blob.oid);
+      if (hit) return hit;
+      const parsed = parseData(blob.bytes, path);
+      if ('data' in parsed) cache.set(blob.oid, parsed.data);
+      return parsed;
+    },
+    list: (dir) => cat.list(commit, dir),
+  };
 }
 
 export type Value = string | number | boolean | null;
@@ -185,7 +219,6 @@ function plotDefinition(entry: unknown): PlotDefinition | undefined {
 /** Reads what a revision holds. `store` is the local cache, for files the lock files record as cached. */
 export async function readSnapshot(source: FileSource, store: CacheStore | undefined, wants: SnapshotWants): Promise<Snapshot> {
   const problems: string[] = [];
-  if (store) await initHashing(); // cache objects are verified before their bytes are used
   const listing = (await source.list(PIPELINES_DIR)) ?? [];
   const pipelineFiles = listing.filter((e) => !e.isDir && /\.ya?ml$/.test(e.name)).map((e) => `${PIPELINES_DIR}/${e.name}`).sort();
   const lockNames = new Set(listing.filter((e) => !e.isDir && e.name.endsWith('.lock')).map((e) => e.name));
@@ -197,17 +230,16 @@ export async function readSnapshot(source: FileSource, store: CacheStore | undef
   const outs = new Map<string, LockOut>();
   let defaultParams = false;
 
-  const [pipelineBytes, lockBytes] = await Promise.all([
-    Promise.all(pipelineFiles.map((p) => source.read(p))),
+  const [pipelineData, lockData] = await Promise.all([
+    Promise.all(pipelineFiles.map((p) => source.parse(p))),
     Promise.all(pipelineFiles.map((p) => {
       const lock = p.replace(/\.ya?ml$/, '.lock');
-      return lockNames.has(lock.slice(PIPELINES_DIR.length + 1)) ? source.read(lock) : Promise.resolve(undefined);
+      return lockNames.has(lock.slice(PIPELINES_DIR.length + 1)) ? source.parse(lock) : Promise.resolve(undefined);
     })),
   ]);
   pipelineFiles.forEach((file, i) => {
-    const bytes = pipelineBytes[i];
-    if (!bytes) return;
-    const parsed = parseData(bytes, file);
+    const parsed = pipelineData[i];
+    if (!parsed) return;
     if ('error' in parsed || !isRecord(parsed.data)) {
       problems.push(`${file}: ${'error' in parsed ? parsed.error : 'not a pipeline'}`);
       return;
@@ -232,9 +264,8 @@ export async function readSnapshot(source: FileSource, store: CacheStore | undef
         }
       }
     }
-    const lb = lockBytes[i];
-    if (!lb) return;
-    const lockParsed = parseData(lb, file.replace(/\.ya?ml$/, '.lock'));
+    const lockParsed = lockData[i];
+    if (!lockParsed) return;
     if ('error' in lockParsed || !validateLock(lockParsed.data)) {
       problems.push(`${file.replace(/\.ya?ml$/, '.lock')}: ${'error' in lockParsed ? lockParsed.error : 'does not match the lock file schema'}`);
       return;
@@ -256,22 +287,26 @@ export async function readSnapshot(source: FileSource, store: CacheStore | undef
     if (committed) return committed;
     if (!store) return { error: 'not found' };
     for (const [outPath, out] of outs) {
-      if (outPath === path && out.files === undefined) return objectBytes(store, out.hash as ContentHash);
+      if (outPath === path && out.files === undefined) return await objectBytes(store, out.hash as ContentHash);
       if (out.files !== undefined && isInside(path, outPath)) {
+        await initHashing();
         const manifest = store.readManifest(out.hash as ContentHash);
         if (!manifest) return { error: `not in the cache (directory ${outPath})` };
         const rel = path.slice(outPath.length + 1);
         const entry = manifest.find(([p]) => p === rel);
-        return entry ? objectBytes(store, entry[1] as ContentHash) : { error: `not in ${outPath}` };
+        return entry ? await objectBytes(store, entry[1] as ContentHash) : { error: `not in ${outPath}` };
       }
     }
     return { error: 'not found' };
   };
 
   const readValues = async (path: string, numbersOnly: boolean): Promise<FileValues | undefined> => {
-    const bytes = await readFile(path);
-    if (!Buffer.isBuffer(bytes)) return bytes.error === 'not found' && !numbersOnly ? undefined : { error: bytes.error };
-    const parsed = parseData(bytes, path);
+    let parsed = await source.parse(path);
+    if (!parsed) {
+      const bytes = await readFile(path);
+      if (!Buffer.isBuffer(bytes)) return bytes.error === 'not found' && !numbersOnly ? undefined : { error: bytes.error };
+      parsed = parseData(bytes, path);
+    }
     if ('error' in parsed) return { error: parsed.error };
     if (!isRecord(parsed.data)) return { error: 'not a mapping of keys to values' };
     return { values: flatten(parsed.data, numbersOnly) };
@@ -301,7 +336,8 @@ export async function readSnapshot(source: FileSource, store: CacheStore | undef
 }
 
 /** A cache object's bytes, verified against its name: a corrupt object is an error, never data. */
-function objectBytes(store: CacheStore, hash: ContentHash): Buffer | { error: string } {
+async function objectBytes(store: CacheStore, hash: ContentHash): Promise<Buffer | { error: string }> {
+  await initHashing(); // loaded only when a cached file is read
   if (!store.verify(hash)) return { error: `cache object ${hash} is missing or corrupt` };
   try {
     const st = lstatSync(store.path(hash));

@@ -3,7 +3,8 @@
 // files at any commit through one long-lived `git cat-file --batch` process
 // (many files, one process; nothing is checked out).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { relative, sep } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 
 /** Files larger than this are not read from git (params, metrics and lock files are small). */
 export const MAX_BLOB_BYTES = 64 * 1024 * 1024;
@@ -59,6 +60,21 @@ export class GitRepo {
 
   /** The repository of `root`, or undefined outside a git work tree. */
   static open(root: string): GitRepo | undefined {
+    // The common case without a process: the nearest ancestor holding .git (git itself when GIT_DIR or GIT_WORK_TREE say otherwise).
+    if (process.env.GIT_DIR === undefined && process.env.GIT_WORK_TREE === undefined) {
+      try {
+        const real = realpathSync.native(root);
+        for (let dir = real; ; dir = dirname(dir)) {
+          if (existsSync(join(dir, '.git'))) {
+            const rel = relative(dir, real).split(sep).join('/');
+            return new GitRepo(root, dir, rel === '' ? '' : `${rel}/`);
+          }
+          if (dirname(dir) === dir) return undefined;
+        }
+      } catch {
+        // fall back to asking git
+      }
+    }
     let r: GitRun;
     try {
       r = git(root, ['rev-parse', '--show-toplevel']);
@@ -119,7 +135,7 @@ export class GitRepo {
 }
 
 interface Pending {
-  readonly resolve: (value: { type: string; bytes: Buffer } | undefined) => void;
+  readonly resolve: (value: { oid: string; type: string; bytes: Buffer } | undefined) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -133,7 +149,7 @@ export class CatFile {
   private readonly queue: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
   /** The object being received: its header is parsed, its bytes are not all here yet. */
-  private body: { type: string; size: number; chunks: Buffer[]; got: number; keep: boolean } | undefined;
+  private body: { oid: string; type: string; size: number; chunks: Buffer[]; got: number; keep: boolean } | undefined;
   private failed: Error | undefined;
 
   constructor(private readonly repo: GitRepo) {
@@ -153,8 +169,20 @@ export class CatFile {
 
   /** A file of the project (a root-relative path) at a commit: its bytes, or undefined when absent, not a file, or too large. */
   async read(commit: string, path: string): Promise<Buffer | undefined> {
+    return (await this.readBlob(commit, path))?.bytes;
+  }
+
+  /** The commit a revision expression names (`HEAD~1`, a branch, a tag, an id), or undefined. */
+  async commitOf(rev: string): Promise<string | undefined> {
+    if (rev.startsWith('-') || /[\n:]/.test(rev)) return undefined;
+    const o = await this.object(`${rev}^{commit}`);
+    return o?.type === 'commit' ? o.oid : undefined;
+  }
+
+  /** Like read(), with the blob's object id (a key for caching what it parses to). */
+  async readBlob(commit: string, path: string): Promise<{ oid: string; bytes: Buffer } | undefined> {
     const o = await this.object(`${commit}:${this.repo.prefix}${path}`);
-    return o?.type === 'blob' ? o.bytes : undefined;
+    return o?.type === 'blob' ? { oid: o.oid, bytes: o.bytes } : undefined;
   }
 
   /** The names in a directory of the project at a commit (files and directories), or undefined. */
@@ -163,7 +191,7 @@ export class CatFile {
     return o?.type === 'tree' ? parseTree(o.bytes) : undefined;
   }
 
-  object(spec: string): Promise<{ type: string; bytes: Buffer } | undefined> {
+  object(spec: string): Promise<{ oid: string; type: string; bytes: Buffer } | undefined> {
     if (this.failed) return Promise.reject(this.failed);
     if (spec.includes('\n')) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
@@ -182,23 +210,23 @@ export class CatFile {
         this.body.got += take;
         this.buffer = this.buffer.subarray(take);
         if (this.body.got < this.body.size + 1) return;
-        const { type, chunks, keep } = this.body;
+        const { oid, type, chunks, keep } = this.body;
         this.body = undefined;
         const bytes = keep ? Buffer.concat(chunks).subarray(0, -1) : undefined;
-        this.queue.shift()?.resolve(bytes ? { type, bytes } : undefined);
+        this.queue.shift()?.resolve(bytes ? { oid, type, bytes } : undefined);
         continue;
       }
       const nl = this.buffer.indexOf(10);
       if (nl === -1) return;
       const header = this.buffer.subarray(0, nl).toString('utf8');
       this.buffer = this.buffer.subarray(nl + 1);
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+      const m = /^([0-9a-f]+) (\w+) (\d+)$/.exec(header);
       if (!m) {
         this.queue.shift()?.resolve(undefined); // "<spec> missing" or "ambiguous"
         continue;
       }
-      const size = Number(m[2]);
-      this.body = { type: m[1]!, size, chunks: [], got: 0, keep: size <= MAX_BLOB_BYTES };
+      const size = Number(m[3]);
+      this.body = { oid: m[1]!, type: m[2]!, size, chunks: [], got: 0, keep: size <= MAX_BLOB_BYTES };
     }
   }
 
