@@ -5,9 +5,10 @@
 // simple, scatter, smooth, bar, confusion and confusion_normalized. The page
 // is self-contained: charts rendered to inline SVG by the report's chart code,
 // the specs kept beside them as data (no script runs, nothing is fetched).
+// The templates themselves live with the report's charts (html-report/charts.ts).
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from '../html-report/charts.js';
+import { renderSvg, templateSpec } from '../html-report/charts.js';
 import { isRecord } from '../pipeline/params.js';
 import { parseData, type PlotDefinition, type Snapshot } from './snapshot.js';
 
@@ -105,59 +106,7 @@ export async function chartOf(def: PlotDefinition, snapshots: readonly Snapshot[
   const title = def.title ?? def.id;
   const xTitle = def.xLabel ?? xField ?? STEP;
   const yTitle = def.yLabel ?? (yFields.length === 1 ? yFields[0]! : null);
-  return { id: def.id, title, spec: specOf(template, title, values, xTitle, yTitle, several), problems };
-}
-
-function specOf(template: string, title: string, values: DataRow[], xTitle: string, yTitle: string | null, several: boolean): TopLevelSpec {
-  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 300 } };
-  const base = { title, width: 420, height: 240, data: { values } };
-  const xy = {
-    x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
-    y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } },
-  };
-  switch (template) {
-    case 'scatter':
-      return { ...base, mark: { type: 'point', filled: true, size: 30 }, encoding: { ...xy, color } } as TopLevelSpec;
-    case 'smooth':
-      return {
-        ...base,
-        layer: [
-          { mark: { type: 'line', opacity: 0.25 }, encoding: { ...xy, color } },
-          { transform: [{ loess: 'y', on: 'x', groupby: ['series'], bandwidth: 0.3 }], mark: 'line', encoding: { ...xy, color } },
-        ],
-      } as TopLevelSpec;
-    case 'bar':
-      return { ...base, mark: 'bar', encoding: { x: { field: 'x', type: 'nominal', title: xTitle, axis: { labelAngle: 0 } }, xOffset: { field: 'series' }, y: { field: 'y', type: 'quantitative', title: yTitle }, color } } as TopLevelSpec;
-    case 'confusion':
-    case 'confusion_normalized': {
-      // x holds the actual class and y the predicted one; cells count the rows of each pair.
-      const normalized = template === 'confusion_normalized';
-      const cell = normalized ? 'share' : 'count';
-      return {
-        title,
-        data: { values },
-        transform: [
-          { aggregate: [{ op: 'count', as: 'count' }], groupby: ['x', 'y', 'rev'] },
-          ...(normalized ? [{ joinaggregate: [{ op: 'sum', field: 'count', as: 'total' }], groupby: ['x', 'rev'] }, { calculate: 'datum.count / datum.total', as: 'share' }] : []),
-        ],
-        ...(several ? { facet: { column: { field: 'rev', type: 'nominal', title: null } }, spec: confusionLayers(cell, xTitle, yTitle, normalized) } : confusionLayers(cell, xTitle, yTitle, normalized)),
-      } as TopLevelSpec;
-    }
-    default: // linear, simple
-      return { ...base, mark: { type: 'line', point: values.length <= 60 ? { size: 18 } : false }, encoding: { ...xy, color } } as TopLevelSpec;
-  }
-}
-
-function confusionLayers(cell: string, xTitle: string, yTitle: string | null, normalized: boolean): object {
-  return {
-    width: 240,
-    height: 240,
-    encoding: { x: { field: 'x', type: 'nominal', title: xTitle, axis: { labelAngle: 0 } }, y: { field: 'y', type: 'nominal', title: yTitle } },
-    layer: [
-      { mark: 'rect', encoding: { color: { field: cell, type: 'quantitative', scale: { scheme: 'blues' }, legend: null } } },
-      { mark: { type: 'text', fontSize: 13 }, encoding: { text: { field: cell, type: 'quantitative', ...(normalized ? { format: '.0%' } : {}) } } },
-    ],
-  };
+  return { id: def.id, title, spec: templateSpec(template, title, values, xTitle, yTitle, several), problems };
 }
 
 /** The chart definitions of the snapshots (each id once, the last snapshot's definition winning), filtered by targets. */

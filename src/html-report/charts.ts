@@ -1,6 +1,7 @@
-// Charts of the HTML report: Vega-Lite specs (training curves, confusion
-// matrix, drift histograms) compiled to Vega and rendered headless to SVG
-// strings, so the report needs no script and no network to show them.
+// Charts of the HTML report and of `mlpipe plots`: Vega-Lite specs (the plots
+// templates, training curves, confusion matrix, drift histograms) compiled to
+// Vega and rendered headless to SVG strings, so neither page needs a script
+// or the network to show them.
 import type { TopLevelSpec } from 'vega-lite';
 
 export type Row = Record<string, string | number>;
@@ -19,20 +20,67 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Training curves: one line per series (loss, val_loss, …) over epochs. */
+/** Training curves: one line per series (loss, val_loss, …) over epochs — the plots' linear template. */
 export function curvesSpec(title: string, rows: readonly Row[], series: readonly string[]): TopLevelSpec {
+  const values = rows.flatMap((r) => series.filter((s) => typeof r[s] === 'number').map((s) => ({ x: r.epoch!, y: r[s]!, series: s, rev: '' })));
+  return templateSpec('linear', title, values, 'epoch', null, false);
+}
+
+/**
+ * A chart of {x, y, series, rev} rows in one of the plots templates: linear
+ * (and simple), scatter, smooth, bar, confusion, confusion_normalized. Used by
+ * `mlpipe plots` and by the report's training curves.
+ */
+export function templateSpec(template: string, title: string, values: readonly Record<string, unknown>[], xTitle: string, yTitle: string | null, several: boolean): TopLevelSpec {
+  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 300 } };
+  const base = { title, width: 420, height: 240, data: { values } };
+  const xy = {
+    x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
+    y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } },
+  };
+  switch (template) {
+    case 'scatter':
+      return { ...base, mark: { type: 'point', filled: true, size: 30 }, encoding: { ...xy, color } } as TopLevelSpec;
+    case 'smooth':
+      return {
+        ...base,
+        layer: [
+          { mark: { type: 'line', opacity: 0.25 }, encoding: { ...xy, color } },
+          { transform: [{ loess: 'y', on: 'x', groupby: ['series'], bandwidth: 0.3 }], mark: 'line', encoding: { ...xy, color } },
+        ],
+      } as TopLevelSpec;
+    case 'bar':
+      return { ...base, mark: 'bar', encoding: { x: { field: 'x', type: 'nominal', title: xTitle, axis: { labelAngle: 0 } }, xOffset: { field: 'series' }, y: { field: 'y', type: 'quantitative', title: yTitle }, color } } as TopLevelSpec;
+    case 'confusion':
+    case 'confusion_normalized': {
+      // x holds the actual class and y the predicted one; cells count the rows of each pair.
+      const normalized = template === 'confusion_normalized';
+      const cell = normalized ? 'share' : 'count';
+      return {
+        title,
+        data: { values },
+        transform: [
+          { aggregate: [{ op: 'count', as: 'count' }], groupby: ['x', 'y', 'rev'] },
+          ...(normalized ? [{ joinaggregate: [{ op: 'sum', field: 'count', as: 'total' }], groupby: ['x', 'rev'] }, { calculate: 'datum.count / datum.total', as: 'share' }] : []),
+        ],
+        ...(several ? { facet: { column: { field: 'rev', type: 'nominal', title: null } }, spec: confusionLayers(cell, xTitle, yTitle, normalized) } : confusionLayers(cell, xTitle, yTitle, normalized)),
+      } as TopLevelSpec;
+    }
+    default: // linear, simple
+      return { ...base, mark: { type: 'line', point: values.length <= 60 ? { size: 18 } : false }, encoding: { ...xy, color } } as TopLevelSpec;
+  }
+}
+
+function confusionLayers(cell: string, xTitle: string, yTitle: string | null, normalized: boolean): object {
   return {
-    title,
-    width: 360,
-    height: 200,
-    data: { values: rows.flatMap((r) => series.filter((s) => typeof r[s] === 'number').map((s) => ({ epoch: r.epoch!, series: s, value: r[s]! }))) },
-    mark: { type: 'line', point: { size: 18 } },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top' } },
-    },
-  } as TopLevelSpec;
+    width: 240,
+    height: 240,
+    encoding: { x: { field: 'x', type: 'nominal', title: xTitle, axis: { labelAngle: 0 } }, y: { field: 'y', type: 'nominal', title: yTitle } },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: cell, type: 'quantitative', scale: { scheme: 'blues' }, legend: null } } },
+      { mark: { type: 'text', fontSize: 13 }, encoding: { text: { field: cell, type: 'quantitative', ...(normalized ? { format: '.0%' } : {}) } } },
+    ],
+  };
 }
 
 /** Confusion matrix as a heatmap with counts (rows: truth, columns: prediction). */
