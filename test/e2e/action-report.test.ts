@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openFile } from '../browser.js';
 import { REPO, Rig, errorLines, IRIS_CSV, IRIS_SPLIT_STAGE } from '../rig.js';
 
-const CHROMIUM = process.env.MLPIPE_CHROMIUM ?? '/usr/bin/chromium';
 const BATCH = readFileSync(join(REPO, 'data', 'iris-production.csv'), 'utf8');
 
 const PIPELINE = `stages:
@@ -53,10 +53,7 @@ let browser: Browser;
 beforeAll(async () => {
   const r = rig.runJson();
   expect(r.code, r.stderr).toBe(0);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -65,16 +62,7 @@ afterAll(async () => {
 
 describe('mlpipe/report', () => {
   it('opens in Chromium offline without console errors and shows every section with its charts', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('request', (r) => requests.push(r.url()));
-    const url = `file://${join(rig.dir, 'reports', 'flowers.html')}`;
-    await page.goto(url);
+    const { page, url, errors, requests } = await openFile(browser, join(rig.dir, 'reports', 'flowers.html'));
     expect(errors).toEqual([]);
     expect(requests).toEqual([url]);
     expect(await page.title()).toBe('Flowers <report>');

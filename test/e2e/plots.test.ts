@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openFile } from '../browser.js';
 import { errorLines, Rig } from '../rig.js';
 
-const CHROMIUM = process.env.MLPIPE_CHROMIUM ?? '/usr/bin/chromium';
 
 const TRAIN = `const fs = require('fs');
 const lr = Number(process.argv[2]);
@@ -67,26 +67,14 @@ beforeAll(async () => {
   git(rig.dir, 'commit', '-qm', 'lr 0.5');
   rig.write({ 'params.yaml': 'lr: 1\n' });
   expect(rig.runJson().code).toBe(0);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   rig.cleanup();
 });
 
-async function openPage(file: string): Promise<{ errors: string[]; requests: string[]; page: import('playwright-core').Page; url: string }> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('request', (r) => requests.push(r.url()));
-  const url = `file://${file}`;
-  await page.goto(url);
-  return { errors, requests, page, url };
-}
+const openPage = (file: string) => openFile(browser, file, { width: 1400, height: 1000 });
 
 describe('plots', () => {
   it('plots diff overlays HEAD and the working tree in every template, rendered offline', async () => {
