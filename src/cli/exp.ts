@@ -2,12 +2,12 @@
 // as git commits under refs/exps/, run in isolated working copies that share
 // the project's cache, a sweep's experiments planned and run together.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze } from '../analysis.js';
 import { CacheStore } from '../cache/store.js';
 import { compareFiles, formatValue, renderRows } from '../compare/diff.js';
-import { flatten, readSnapshot, revisionSource, type FileSource, type FileValues, type Snapshot } from '../compare/snapshot.js';
+import { flatten, readSnapshot, revisionSource, workspaceSource, type FileSource, type FileValues, type Snapshot } from '../compare/snapshot.js';
 import { error, hasErrors, type Diagnostic } from '../pipeline/diagnostic.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
 import { STATE_DIR } from '../pipeline/project.js';
@@ -158,6 +158,8 @@ export async function runExpRun(ctx: CliContext, targets: string[], o: ExpRunOpt
         return EXIT.ok;
       }
 
+      // Shown as "running" by exp show while this process lives.
+      for (const p of prepared) writeRunningMarker(root, { name: p.name, base: head, pid: process.pid, root: p.copy.root, sets: p.meta.sets });
       let interrupt: ((s: NodeJS.Signals) => void) | undefined;
       const onSigint = () => interrupt?.('SIGINT');
       const onSigterm = () => interrupt?.('SIGTERM');
@@ -191,7 +193,55 @@ export async function runExpRun(ctx: CliContext, targets: string[], o: ExpRunOpt
   } finally {
     for (const c of copies) rmSync(c.top, { recursive: true, force: true });
     copies = [];
+    const found = ctx.root();
+    if ('root' in found) removeRunningMarkers(found.root, process.pid);
   }
+}
+
+interface RunningMarker {
+  readonly name: string;
+  readonly base: string;
+  readonly pid: number;
+  /** The working copy's project root. */
+  readonly root: string;
+  readonly sets: readonly string[];
+}
+
+function runningDir(root: string): string {
+  return join(root, STATE_DIR, 'exps', 'running');
+}
+
+function writeRunningMarker(root: string, m: RunningMarker): void {
+  mkdirSync(runningDir(root), { recursive: true });
+  writeFileAtomic(join(runningDir(root), `${m.pid}-${m.name}.json`), JSON.stringify(m));
+}
+
+function removeRunningMarkers(root: string, pid: number): void {
+  const dir = runningDir(root);
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) if (f.startsWith(`${pid}-`)) rmSync(join(dir, f), { force: true });
+}
+
+/** Experiments an exp run is running now (its process alive), of one base commit; a dead process's markers are removed. */
+function runningExperiments(root: string, base: string | undefined): RunningMarker[] {
+  const dir = runningDir(root);
+  if (!existsSync(dir)) return [];
+  const out: RunningMarker[] = [];
+  for (const f of readdirSync(dir)) {
+    let m: RunningMarker;
+    try {
+      m = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunningMarker;
+    } catch {
+      continue;
+    }
+    if (typeof m.pid !== 'number' || typeof m.name !== 'string' || typeof m.root !== 'string' || !Array.isArray(m.sets)) continue;
+    if (!processAlive(m.pid)) {
+      rmSync(join(dir, f), { force: true });
+      continue;
+    }
+    if (base === undefined || m.base === base) out.push(m);
+  }
+  return out;
 }
 
 /** -n NAME (NAME-1, NAME-2… for a sweep) or generated names; a name used on this commit is refused. */
@@ -293,6 +343,12 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
           return { name: e.name, rev: e.base.slice(0, 7), commit: e.commit, created: e.created, state: e.meta.state, params: values.params, metrics: values.metrics };
         }),
       );
+      const recorded = new Set(exps.map((e) => `${e.base}/${e.name}`));
+      for (const m of runningExperiments(root, o.allCommits ? undefined : head)) {
+        if (recorded.has(`${m.base}/${m.name}`) || !m.root.startsWith(join(root, STATE_DIR, 'exps', 'work'))) continue;
+        const values = await readSnapshot(workspaceSource(m.root), store, { params: true, metrics: true });
+        expRows.push({ name: m.name, rev: m.base.slice(0, 7), state: 'running', params: values.params, metrics: values.metrics });
+      }
       if (o.sortBy) sortRows(expRows, o.sortBy, o.sortOrder === 'desc', rows);
       rows.push(...expRows);
       printShow(ctx, rows, o, precision);

@@ -256,12 +256,16 @@ describe('experiments', () => {
     const before = userState(rig);
     const run = start(rig, ['exp', 'run', '--set', 'train.lr=0.7', '-n', 'killed']);
     await waitFor(() => existsSync(marker), 20_000);
+    // While it runs, exp show lists it as running, with the values it tries.
+    const running = JSON.parse(rig.run(['exp', 'show', '--json']).stdout) as { name: string; state: string; params: Record<string, Record<string, unknown>> }[];
+    expect(running.find((x) => x.name === 'killed')).toMatchObject({ state: 'running', params: { 'params.yaml': { 'train.lr': 0.7 } } });
     const exited = new Promise((resolve) => run.child.on('exit', resolve));
     run.child.kill('SIGKILL');
     await exited; // (its stage, orphaned by kill -9, still holds the output pipes for a while)
     rmSync(join(marker, '..'), { recursive: true, force: true });
     expect(git(rig.dir, 'for-each-ref', 'refs/exps/')).toBe('');
     expect(userState(rig)).toBe(before);
+    expect(rig.run(['exp', 'show']).stdout).not.toContain('killed');
     const work = join(rig.dir, '.mlpipe', 'exps', 'work');
     expect(readdirSync(work)).toHaveLength(1); // the dead run's copy
     rig.write({ 'train.js': TRAIN_JS });
