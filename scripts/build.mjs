@@ -16,7 +16,7 @@ mkdirSync(generated, { recursive: true });
 
 const actionSchemas = readdirSync(join(root, 'schemas', 'actions')).filter((f) => f.endsWith('.schema.json')).map((f) => `actions/${f.replace(/\.schema\.json$/, '')}`);
 mkdirSync(join(generated, 'actions'), { recursive: true });
-for (const name of ['pipeline', 'lock', 'registry', ...actionSchemas]) {
+for (const name of ['pipeline', 'lock', 'registry', 'config', ...actionSchemas]) {
   const schema = JSON.parse(readFileSync(join(root, 'schemas', `${name}.schema.json`), 'utf8'));
   const ajv = new Ajv({
     allErrors: true,

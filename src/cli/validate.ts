@@ -1,7 +1,7 @@
 // `mlpipe validate [FILE...]`: schema and graph checks of pipeline files,
 // without running anything.
 import { join, resolve } from 'node:path';
-import { readConfig } from '../run/config.js';
+import { loadConfig } from '../config/config.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import { ParseCache } from '../pipeline/parse-cache.js';
 import { analyze } from '../analysis.js';
@@ -34,7 +34,7 @@ export function runValidate(ctx: CliContext, files: string[]): number {
   // So are registry files (checking the whole project).
   if (!focus) {
     fileDiagnostics.push(...registryDiagnostics(found.root, cache));
-    readConfig(found.root, join(found.root, STATE_DIR), fileDiagnostics);
+    fileDiagnostics.push(...loadConfig(found.root).diagnostics);
   }
   const result = { ...analysis, diagnostics: [...analysis.diagnostics, ...fileDiagnostics], ok: analysis.ok && !hasErrors(fileDiagnostics) };
   const stages = result.pipelines.reduce((n, p) => n + p.stages.length, 0);

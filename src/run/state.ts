@@ -10,7 +10,7 @@ import { StatIndex } from '../cache/stat-index.js';
 import { CacheStore } from '../cache/store.js';
 import { Workspace } from '../cache/workspace.js';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
-import { readConfig } from './config.js';
+import { loadConfig, type ProjectConfig } from '../config/config.js';
 import type { Pipeline, Stage } from '../pipeline/model.js';
 import { STATE_DIR } from '../pipeline/project.js';
 import { OutsideRootError, RootGuard } from '../util/root-guard.js';
@@ -150,7 +150,9 @@ export interface ProjectState {
   readonly locks: LockFiles;
   /** Refuses deletes and writes whose directory leads outside the project. */
   readonly guard: RootGuard;
-  /** What is wrong with .mlpipe/config.yaml. */
+  /** mlpipe.config.yaml and .mlpipe/config.yaml, merged. */
+  readonly config: ProjectConfig;
+  /** What is wrong with them. */
   readonly configDiagnostics: readonly Diagnostic[];
 }
 
@@ -165,10 +167,11 @@ export async function openState(root: string, pipelines: readonly Pipeline[], pa
   const cacheDir = join(cacheOf, STATE_DIR);
   const index = StatIndex.load(stateDir);
   const guard = new RootGuard(root);
-  const configDiagnostics: Diagnostic[] = [];
-  const store = new CacheStore(cacheDir, readConfig(cacheOf, cacheDir, configDiagnostics), guard);
+  const { config, diagnostics: configDiagnostics } = loadConfig(cacheOf);
+  const store = new CacheStore(cacheDir, config.link, guard);
   return {
     guard,
+    config,
     configDiagnostics,
     stateDir,
     parseCache,

@@ -75,7 +75,7 @@ describe('.mlpipe/config.yaml', () => {
     rig = new Rig().write({ 'pipelines/p.yaml': stage, '.mlpipe/config.yaml': 'cache:\n  link: reflink\n' });
     let r = rig.run(['run']);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)[0]).toMatch(/^\.mlpipe\/config\.yaml:2:9: error: cache\.link must be one of copy, hardlink, symlink, not "reflink"/);
+    expect(errorLines(r.stderr)[0]).toMatch(/^\.mlpipe\/config\.yaml:2:9: error: "cache\.link" is "reflink"; expected one of copy, hardlink, symlink/);
     expect(rig.run(['validate']).code).toBe(2);
     rig.write({ '.mlpipe/config.yaml': `cache: ${'['.repeat(300)}\n` });
     r = rig.run(['status']);
