@@ -196,6 +196,49 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(await runMetricsDiff(context(cmd), a, b, opts));
   });
 
+  const remote = program.command('remote').description(`remote caches, in mlpipe.config.yaml (committed) or with --local in .mlpipe/config.yaml`);
+  remote
+    .command('add')
+    .description('add a remote: a directory (a path or file://), s3://bucket/prefix, or http(s)://host/prefix')
+    .argument('<name>', 'remote name')
+    .argument('<url>', 'where it is')
+    .option('--default', 'make it the default remote')
+    .option('--local', 'write .mlpipe/config.yaml (not committed: for credentials)')
+    .option('--read-only', 'read, never written')
+    .option('--force', 'replace a remote of that name')
+    .action(async (name: string, url: string, opts: Record<string, boolean>, cmd: Command) => {
+      const { runRemoteAdd } = await import('./remote.js');
+      setExit(runRemoteAdd(context(cmd), name, url, opts));
+    });
+  remote
+    .command('modify')
+    .description('set (or --unset) an option of a remote: url, read_only, endpoint, region, path_style, jobs, timeout')
+    .argument('<name>', 'remote name')
+    .argument('<option>', 'option')
+    .argument('[value]', 'value')
+    .option('--local', 'in .mlpipe/config.yaml')
+    .option('--unset', 'remove the option')
+    .action(async (name: string, option: string, value: string | undefined, opts: Record<string, boolean>, cmd: Command) => {
+      const { runRemoteModify } = await import('./remote.js');
+      setExit(runRemoteModify(context(cmd), name, option, value, opts));
+    });
+  remote
+    .command('remove')
+    .description('remove a remote')
+    .argument('<name>', 'remote name')
+    .option('--local', 'from .mlpipe/config.yaml')
+    .action(async (name: string, opts: Record<string, boolean>, cmd: Command) => {
+      const { runRemoteRemove } = await import('./remote.js');
+      setExit(runRemoteRemove(context(cmd), name, opts));
+    });
+  remote
+    .command('list')
+    .description('the configured remotes (both files merged), the default marked')
+    .action(async (_opts, cmd: Command) => {
+      const { runRemoteList } = await import('./remote.js');
+      setExit(runRemoteList(context(cmd)));
+    });
+
   const plots = program.command('plots').description('charts of the stages\' plots files and the pipelines\' plots: sections, as one self-contained HTML page');
   plots
     .command('show')
