@@ -231,6 +231,37 @@ export class CacheStore {
     return true;
   }
 
+  /** A temp file name inside the object store, for a download that adopt() then verifies. */
+  async tempFile(): Promise<string> {
+    await ensureDirAsync(this.objects);
+    return tmpName(this.objects);
+  }
+
+  /**
+   * Takes a downloaded file in as object `hash` if its bytes hash to that name;
+   * otherwise deletes it and returns false (a poisoned or corrupted remote
+   * object never enters the cache).
+   */
+  async adopt(tmp: string, hash: ContentHash): Promise<boolean> {
+    const { chmod, rename, rm } = await import('node:fs/promises');
+    try {
+      if (hashFile(tmp).hash !== hash) return false;
+      const dest = this.path(hash);
+      await ensureDirAsync(dirname(dest));
+      await chmod(tmp, 0o444);
+      await rename(tmp, dest);
+      this.unsynced.push(dest);
+      return true;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The entries of a manifest's bytes, or undefined when they are not a well-formed manifest. */
+  manifestOf(bytes: Buffer): ManifestEntry[] | undefined {
+    return this.parseManifest(bytes);
+  }
+
   /** Every object in the cache with its size, for gc. */
   *list(): Generator<{ hash: ContentHash; size: number; path: string }> {
     if (!existsSync(this.objects)) return;

@@ -19,7 +19,10 @@ function runOptions(cmd: Command): void {
     .option('--set <key=value>', 'override a param (repeatable; VALUE is YAML)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-wait', 'fail at once if another mlpipe holds the project')
     .option('--junit <file>', 'also write a JUnit XML report of each run to FILE')
-    .option('--backend <name>', 'TensorFlow.js backend for ML actions: tensorflow, wasm or cpu (default: the first installed; MLPIPE_TF_BACKEND)');
+    .option('--backend <name>', 'TensorFlow.js backend for ML actions: tensorflow, wasm or cpu (default: the first installed; MLPIPE_TF_BACKEND)')
+    .option('--pull', 'before running a stale stage, look its key up on the remote: a hit restores its outputs without running')
+    .option('--push', 'upload each finished stage\'s outputs and action record to the remote')
+    .option('--remote <name>', 'the remote for --pull/--push (default: MLPIPE_REMOTE, else default_remote)');
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -92,7 +95,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('what is stale and why')
     .argument('[target...]', 'pipelines or stages (with their upstream)')
     .option('--check', 'exit 1 when anything is stale')
-    .action(async (targets: string[], opts: { check?: boolean }, cmd: Command) => {
+    .option('--remote', 'instead: the outputs (with their stages) that the remote lacks')
+    .option('-r, --remote-name <name>', 'with --remote: which remote (default: MLPIPE_REMOTE, else default_remote)')
+    .action(async (targets: string[], opts: { check?: boolean; remote?: boolean; remoteName?: string }, cmd: Command) => {
+      if (opts.remote || opts.remoteName) {
+        const { runStatusRemote } = await import('./sharing.js');
+        setExit(await runStatusRemote(context(cmd), targets, opts.remoteName ? { remote: opts.remoteName } : {}));
+        return;
+      }
       const { runStatus } = await import('./status.js');
       setExit(await runStatus(context(cmd), targets, opts));
     });
@@ -194,6 +204,29 @@ export function buildProgram(setExit: (code: number) => void): Command {
   ).action(async (a: string | undefined, b: string | undefined, opts: Record<string, string>, cmd: Command) => {
     const { runMetricsDiff } = await import('./compare.js');
     setExit(await runMetricsDiff(context(cmd), a, b, opts));
+  });
+
+  const transfer = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('[target...]', 'pipelines or stages (default: all)')
+      .option('-r, --remote <name>', 'the remote (default: MLPIPE_REMOTE, else default_remote)')
+      .option('-j, --jobs <n>', 'transfers at a time (default: 16 for s3 and http, 8 for a directory)');
+  transfer('push', 'upload the outputs the lock files record (and their action records) that the remote lacks')
+    .option('--all-commits', 'also the outputs recorded by every commit (branches, tags, experiments)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 a transfer failed (run it again: only what is missing moves), 2 no such remote or a read-only one.')
+    .action(async (targets: string[], opts: Record<string, string>, cmd: Command) => {
+      const { runPush } = await import('./sharing.js');
+      setExit(await runPush(context(cmd), targets, opts));
+    });
+  transfer('fetch', 'download into the cache the outputs the lock files record that the cache lacks').action(async (targets: string[], opts: Record<string, string>, cmd: Command) => {
+    const { runFetch } = await import('./sharing.js');
+    setExit(await runFetch(context(cmd), targets, opts, argvOf(cmd), false));
+  });
+  transfer('pull', 'fetch, then check the outputs out into the workspace').action(async (targets: string[], opts: Record<string, string>, cmd: Command) => {
+    const { runFetch } = await import('./sharing.js');
+    setExit(await runFetch(context(cmd), targets, opts, argvOf(cmd), true));
   });
 
   const remote = program.command('remote').description(`remote caches, in mlpipe.config.yaml (committed) or with --local in .mlpipe/config.yaml`);
