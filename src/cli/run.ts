@@ -15,6 +15,7 @@ import { STATE_DIR } from '../pipeline/project.js';
 import { removeDeadTemps } from '../util/atomic-write.js';
 import type { RunReporter } from '../report/events.js';
 import type { StageId } from '../pipeline/model.js';
+import type { RemoteHooks } from '../remote/run-hooks.js';
 
 export interface RunOptions {
   readonly jobs?: string;
@@ -28,6 +29,9 @@ export interface RunOptions {
   readonly wait?: boolean;
   readonly junit?: string;
   readonly backend?: string;
+  readonly pull?: boolean;
+  readonly push?: boolean;
+  readonly remote?: string;
 }
 
 /** Checks run/watch options before anything runs: --jobs as a number (returned), --backend applied to MLPIPE_TF_BACKEND; or the diagnostic that rejects them. */
@@ -104,7 +108,9 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
         return { kind: 'ran', code: ok ? EXIT.ok : EXIT.failed, session };
       }
     }
-    const engine = new Engine(session.root, session.g, session.selected, session.state, reporter, engineOptions);
+    const remote = options.pull || options.push ? await openRunRemote(ctx, session, options, jobs) : undefined;
+    if (remote && 'code' in remote) return { kind: 'refused', code: remote.code };
+    const engine = new Engine(session.root, session.g, session.selected, session.state, reporter, { ...engineOptions, ...(remote ? { remote: remote.hooks } : {}) });
     hooks.onEngine?.(engine);
     try {
       const summary = await engine.run();
@@ -115,6 +121,21 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
     }
   } finally {
     lock?.release();
+  }
+}
+
+/** The remote of run --pull/--push, or the exit code when it cannot be used (exit 2: none configured, unknown name). */
+async function openRunRemote(ctx: CliContext, session: Session, options: RunOptions, jobs: number): Promise<{ hooks: RemoteHooks } | { code: number }> {
+  const { openChosenRemote, RemoteError } = await import('../remote/store.js');
+  const { RemoteChoiceError } = await import('../config/config.js');
+  const { remoteHooks } = await import('../remote/run-hooks.js');
+  try {
+    const { store, cache } = await openChosenRemote(session.root, session.state.config, session.state.store, options.remote);
+    return { hooks: remoteHooks(store, cache, { pull: options.pull === true, push: options.push === true, jobs: Math.max(jobs, store.jobs), warn: (m) => ctx.log(m) }) };
+  } catch (e) {
+    if (e instanceof RemoteChoiceError) return { code: ctx.error(`run --${options.pull ? 'pull' : 'push'}: ${e.message}`, e.suggestion) };
+    if (e instanceof RemoteError) return { code: ctx.error(e.message) };
+    throw e;
   }
 }
 

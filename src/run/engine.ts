@@ -24,6 +24,8 @@ import type { LockOut, LockState } from '../cache/lockfile.js';
 import type { PathState } from '../cache/workspace.js';
 import { keyRecord, lockEntryOf, lockState, recordOfLock, stageKey, type KeyRecord } from '../cache/key.js';
 import { readMetricsFile } from '../compare/snapshot.js';
+import type { RemoteHooks } from '../remote/run-hooks.js';
+import { declaresOutputs } from './freshness.js';
 import type { ProjectGraph } from '../graph/build.js';
 import { edgeKey } from '../graph/build.js';
 import type { Stage, StageId } from '../pipeline/model.js';
@@ -52,6 +54,8 @@ export interface EngineOptions {
   readonly historyDir?: string;
   /** exp run: the experiment this engine runs, named in its run record. */
   readonly experiment?: string;
+  /** run --pull / --push: the remote cache to consult before running and to upload to after. */
+  readonly remote?: RemoteHooks;
 }
 
 export interface StageRecord {
@@ -338,6 +342,10 @@ export class Engine {
   private finish(id: StageId, outcome: StageOutcome, reasons: readonly Reason[], extra: Partial<StageRecord> & { tail?: readonly string[]; log?: string } = {}): void {
     const { tail, log, ...rest } = extra;
     this.records.set(id, { id, outcome, reasons, ...rest });
+    if (this.options.remote?.push && (outcome === 'ran' || outcome === 'restored' || outcome === 'fresh')) {
+      const entry = this.state.locks.get(this.stage(id));
+      if (entry) this.options.remote.push(entry);
+    }
     this.emit({
       type: 'stage-finished',
       stage: id,
@@ -494,6 +502,7 @@ export class Engine {
     const ok = !this.interrupted && stages.every((s) => s.outcome !== 'failed' && s.outcome !== 'skipped');
     const counts: Record<string, number> = {};
     for (const s of stages) counts[s.outcome] = (counts[s.outcome] ?? 0) + 1;
+    await this.options.remote?.settle();
     await this.state.locks.settle();
     flushState(this.state);
     ignoreOutputs(this.root, this.toIgnore);
@@ -577,6 +586,7 @@ export class Engine {
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
+    if (this.options.remote?.pull && (await this.pulled(stage, verdict, started))) return;
     const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage))];
     try {
       await this.prepareOutputs(stage);
@@ -594,6 +604,29 @@ export class Engine {
     } finally {
       this.stageAborts.delete(stage.id);
     }
+  }
+
+  /**
+   * run --pull: the remote's record of this key, its outputs verified into the
+   * local cache, restored instead of running. False: the stage runs.
+   */
+  private async pulled(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>, started: number): Promise<boolean> {
+    const entry = await this.options.remote!.pull!(verdict.key);
+    // Only a record of exactly the outputs this stage declares is used, as with the local run-cache.
+    if (!entry || !declaresOutputs(entry.outs, verdict.record.outs)) return false;
+    let restored: boolean;
+    try {
+      restored = this.restoreOutputs(stage, entry.outs);
+    } catch (e) {
+      if (!(e instanceof OutsideRootError)) throw e;
+      return false;
+    }
+    if (!restored) return false;
+    const local = lockEntryOf(verdict.key, verdict.record, entry.outs);
+    await this.state.runCache.put(local);
+    this.state.locks.set(stage, local);
+    this.finish(stage.id, 'restored', verdict.reasons, { key: verdict.key, message: `pulled from remote ${this.options.remote!.name}; ${verdict.reasons.map((r) => r.message).join('; ')}`, durationMs: Date.now() - started, ...this.provenance(stage, verdict.record) });
+    return true;
   }
 
   private async attempts(
