@@ -41,6 +41,10 @@ export class S3Store implements RemoteStore {
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       forcePathStyle: options.path_style === true,
       maxAttempts: 4,
+      // Checksums only where S3 requires them: many S3-compatible stores do not understand
+      // the SDK's default aws-chunked uploads with checksum trailers (mlpipe verifies every blob itself).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { requestTimeout: (options.timeout ?? 60) * 1000 } as never,
     });
   }
