@@ -6,7 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const NGINX = process.env.MLPIPE_NGINX ?? '/usr/sbin/nginx';
 
@@ -119,17 +122,39 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-/** s3rver in this process, with one bucket, on a free loopback port. */
+/**
+ * s3rver with one bucket on a free loopback port, in a child process (the
+ * tests call the CLI with spawnSync, which would block a server running in
+ * the test's own event loop).
+ */
 export async function startS3(): Promise<S3Server & { cleanup(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'mlpipe-s3rver-'));
-  const { default: S3rver } = (await import('s3rver')) as unknown as { default: new (o: object) => { run(): Promise<{ address: string; port: number }>; close(): Promise<void> } };
-  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'cache' }] });
-  const { port } = await s3.run();
+  const script = `
+    const S3rver = require('s3rver');
+    const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: process.argv[1], configureBuckets: [{ name: 'cache' }] });
+    s3.run().then(({ port }) => console.log('port ' + port));
+    process.on('SIGTERM', () => s3.close().then(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['-e', script, dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited (${code})`)));
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket: 'cache',
     env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
-    stop: () => s3.close(),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

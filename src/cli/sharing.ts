@@ -79,7 +79,7 @@ async function guarded(ctx: CliContext, body: () => Promise<number>): Promise<nu
     return await body();
   } catch (e) {
     if (e instanceof RemoteError) {
-      ctx.log(`error: ${e.message}`);
+      ctx.log(`error: ${e.message}${e.transient ? '\n  nothing is lost: run it again to move what is still missing' : ''}`);
       return e.transient ? EXIT.failed : EXIT.invalid;
     }
     if (e instanceof RemoteChoiceError) return ctx.error(e.message, e.suggestion);

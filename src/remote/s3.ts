@@ -36,6 +36,8 @@ export class S3Store implements RemoteStore {
     this.where = `s3://${this.bucket}/${this.prefix}`;
     this.readOnly = options.read_only === true;
     this.jobs = options.jobs ?? 16;
+    // mlpipe supports Node 20; the SDK's notice about its own future Node 22 requirement is not the user's concern on every command.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -58,7 +60,7 @@ export class S3Store implements RemoteStore {
     const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; code?: string; message?: string };
     const code = err.name ?? err.Code ?? err.code ?? 'Error';
     const status = err.$metadata?.httpStatusCode;
-    if (DENIED.has(code) || status === 403) throw new RemoteError(this.name, `access denied (${code}) on ${what}: check the credentials from the SDK's standard sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, AWS_PROFILE)`);
+    if (DENIED.has(code) || status === 403) throw new RemoteError(this.name, `access denied (${code === 'Unknown' || code === 'Error' ? `HTTP ${status ?? 403}` : code}) on ${what}: check the credentials from the SDK's standard sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, AWS_PROFILE)`);
     if (code === 'NoSuchBucket') throw new RemoteError(this.name, `bucket "${this.bucket}" does not exist`);
     throw new RemoteError(this.name, `${what} failed: ${code}${status ? ` (HTTP ${status})` : ''}${err.message && err.message !== code ? `: ${err.message.split('\n')[0]!.slice(0, 200)}` : ''}`, status === undefined || status >= 500);
   }
