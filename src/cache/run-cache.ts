@@ -3,7 +3,7 @@
 // params or data restores outputs without running the command. Entries are
 // replaced atomically but not fsynced: one lost to a power failure, or one
 // pointing at objects that did not reach the disk, only means running again.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicAsync } from '../util/atomic-write.js';
 import { ensureDirAsync } from '../util/dirs.js';
@@ -36,6 +36,22 @@ export class RunCache {
     const f = this.file(entry.key);
     await ensureDirAsync(join(f, '..'));
     await writeFileAtomicAsync(f, canonicalJson(entry), { fsync: false });
+  }
+
+  /** Every entry's key, file and age, for pruning. */
+  *files(): Generator<{ key: string; path: string; mtimeMs: number }> {
+    if (!existsSync(this.dir)) return;
+    for (const prefix of readdirSync(this.dir)) {
+      for (const name of readdirSync(join(this.dir, prefix))) {
+        if (!name.endsWith('.json')) continue;
+        const path = join(this.dir, prefix, name);
+        try {
+          yield { key: `${prefix}${name.slice(0, -5)}`, path, mtimeMs: statSync(path).mtimeMs };
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
   }
 
   /** Every recorded entry, for gc. */

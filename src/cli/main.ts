@@ -120,7 +120,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('gc')
     .description('delete cache objects that no lock file, run-cache entry or registered model version references')
     .option('--dry-run', 'report what would be deleted')
-    .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
+    .option('--run-cache', 'first drop run-cache entries by a policy (--keep, --older-than); those the lock files use stay')
+    .option('--keep <n>', 'with --run-cache: keep the newest N entries')
+    .option('--older-than <days>', 'with --run-cache: drop entries older than DAYS')
+    .option('--remote', 'collect a remote cache instead: blobs no commit\'s lock file, experiment or registered version references')
+    .option('-r, --remote-name <name>', 'with --remote: which remote (default: MLPIPE_REMOTE, else default_remote)')
+    .action(async (opts: Record<string, string | boolean>, cmd: Command) => {
       const { runGc } = await import('./gc.js');
       setExit(await runGc(context(cmd), opts, argvOf(cmd)));
     });

@@ -1,5 +1,5 @@
 // The lock entries of every commit (branches, tags and experiments: `git
-// rev-list --all`), for `push --all-commits`: each commit's pipelines/*.lock
+// rev-list --all`), for `push --all-commits`, `gc` and experiments: each commit's pipelines/*.lock
 // read through one cat-file process, each distinct lock blob parsed once and
 // checked against the lock schema (a commit's files are untrusted input).
 import validateLock from '../generated/lock-validate.js';
@@ -11,7 +11,11 @@ import { CatFile, GitRepo } from '../revision/git.js';
 export async function entriesOfAllCommits(root: string): Promise<LockEntry[]> {
   const repo = GitRepo.open(root);
   if (!repo?.head()) return [];
-  const commits = repo.gitOk(['rev-list', '--all']).split('\n').filter((c) => /^[0-9a-f]{40,64}$/.test(c));
+  return entriesOfCommits(repo, repo.gitOk(['rev-list', '--all']).split('\n').filter((c) => /^[0-9a-f]{40,64}$/.test(c)));
+}
+
+/** The lock entries of the given commits (by stage key). */
+export async function entriesOfCommits(repo: GitRepo, commits: readonly string[]): Promise<LockEntry[]> {
   const cat = new CatFile(repo);
   const seen = new Set<string>();
   const entries = new Map<string, LockEntry>();

@@ -134,6 +134,11 @@ export class LockFiles {
     }
   }
 
+  /** The stage key of every lock entry. */
+  *keys(): Generator<string> {
+    for (const { data } of this.byPipeline.values()) for (const e of Object.values(data.stages)) yield e.key;
+  }
+
   /** Every output recorded in any lock file, for gc. */
   *outputs(): Generator<LockOut> {
     for (const { data } of this.byPipeline.values()) for (const e of Object.values(data.stages)) yield* Object.values(e.outs);
