@@ -3,6 +3,7 @@
 // included), as aligned tables, Markdown, CSV or JSON.
 import { join } from 'node:path';
 import { CacheStore } from '../cache/store.js';
+import type { LockOut } from '../cache/lockfile.js';
 import { compareFiles, diffJson, renderRows, type DiffRow } from '../compare/diff.js';
 import { readSnapshot, revisionSource, workspaceSource, type FileSource, type Snapshot, type SnapshotWants } from '../compare/snapshot.js';
 import { STATE_DIR } from '../pipeline/project.js';
@@ -103,7 +104,25 @@ async function guarded(ctx: CliContext, body: (root: string) => Promise<number>)
 export async function snapshots(root: string, revisions: Revisions, revs: readonly string[], wants: SnapshotWants): Promise<Snapshot[]> {
   const sources = await Promise.all(revs.map((r) => revisions.source(r)));
   const store = new CacheStore(join(root, STATE_DIR));
-  return Promise.all(sources.map((s) => readSnapshot(s, store, wants)));
+  const fetch = await remoteFetcher(root, store);
+  return Promise.all(sources.map((s) => readSnapshot(s, store, wants, fetch)));
+}
+
+/**
+ * Cached outputs of other revisions that the local cache lacks come from the
+ * default remote, when one is configured (MLPIPE_REMOTE or default_remote);
+ * opened only when first needed, and never an error of its own.
+ */
+export async function remoteFetcher(root: string, store: CacheStore): Promise<((outs: readonly LockOut[]) => Promise<void>) | undefined> {
+  const { loadConfig } = await import('../config/config.js');
+  const { config } = loadConfig(root);
+  if (!process.env.MLPIPE_REMOTE && !config.defaultRemote) return undefined;
+  let opened: Promise<import('../remote/transfer.js').RemoteCache | undefined> | undefined;
+  return async (outs) => {
+    opened ??= import('../remote/store.js').then(({ openChosenRemote }) => openChosenRemote(root, config, store).then((r) => r.cache)).catch(() => undefined);
+    const cache = await opened;
+    if (cache) await cache.fetch(outs, cache.remote.jobs);
+  };
 }
 
 function reportProblems(ctx: CliContext, snaps: readonly Snapshot[]): void {

@@ -23,7 +23,7 @@ import { processAlive } from '../util/pid.js';
 import { didYouMean } from '../util/suggest.js';
 import { applyRunOptions } from './run.js';
 import { reportersFor } from './reporting.js';
-import { Revisions, UsageError, precisionOf, snapshots, tableFormat, type TableOptions } from './compare.js';
+import { Revisions, UsageError, precisionOf, remoteFetcher, snapshots, tableFormat, type TableOptions } from './compare.js';
 import { EXIT, type CliContext } from './context.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { RootGuard } from '../util/root-guard.js';
@@ -328,7 +328,8 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
       const cat = revisions.catFile();
       const at = (commit: string, label: string) => revisionSource(cat, commit, label, revisions.blobCache);
       const store = new CacheStore(join(root, STATE_DIR));
-      const [workspace, base] = await Promise.all([readSnapshot(await revisions.source('workspace'), store, { params: true, metrics: true }), readSnapshot(at(head, 'HEAD'), store, { params: true, metrics: true })]);
+      const fetch = await remoteFetcher(root, store);
+      const [workspace, base] = await Promise.all([readSnapshot(await revisions.source('workspace'), store, { params: true, metrics: true }, fetch), readSnapshot(at(head, 'HEAD'), store, { params: true, metrics: true }, fetch)]);
       const exps = listExperiments(repo, o.allCommits ? undefined : head);
       const paramFiles = [...new Set([...workspace.params.keys(), ...base.params.keys()])];
       const metricFiles = [...new Set([...workspace.metrics.keys(), ...base.metrics.keys()])];
@@ -339,7 +340,7 @@ export async function runExpShow(ctx: CliContext, o: ExpShowOptions): Promise<nu
       const expRows = await Promise.all(
         exps.map(async (e): Promise<ShowRow> => {
           const source = at(e.commit, e.name);
-          const values = (await valuesAt(source, paramFiles, metricFiles)) ?? (await readSnapshot(source, store, { params: true, metrics: true }));
+          const values = (await valuesAt(source, paramFiles, metricFiles)) ?? (await readSnapshot(source, store, { params: true, metrics: true }, fetch));
           return { name: e.name, rev: e.base.slice(0, 7), commit: e.commit, created: e.created, state: e.meta.state, params: values.params, metrics: values.metrics };
         }),
       );
@@ -521,9 +522,9 @@ export function runExpRemove(ctx: CliContext, names: string[]): Promise<number> 
   });
 }
 
-export function runExpPush(ctx: CliContext, remote: string, names: string[]): Promise<number> {
+export function runExpPush(ctx: CliContext, remote: string, names: string[], o: { remote?: string } = {}): Promise<number> {
   return guarded(ctx, () => {
-    const { repo, head } = openRepo(ctx);
+    const { root, repo, head } = openRepo(ctx);
     const refs = names.length > 0 ? names.map((n) => findExperiment(repo, head, n).ref) : listExperiments(repo).map((e) => e.ref);
     if (refs.length === 0) {
       ctx.log('no experiments to push');
@@ -531,14 +532,62 @@ export function runExpPush(ctx: CliContext, remote: string, names: string[]): Pr
     }
     const r = repo.git(['push', '--', remote, ...refs.map((ref) => `${ref}:${ref}`)]);
     if (r.code !== 0) throw new UsageError(`git push to "${remote}" failed: ${r.stderr.trim()}`);
-    ctx.log(`pushed ${refs.length} experiment${refs.length === 1 ? '' : 's'} to ${remote} (their cached outputs travel with "mlpipe push", not git)`);
-    return EXIT.ok;
+    ctx.log(`pushed ${refs.length} experiment${refs.length === 1 ? '' : 's'} to ${remote}`);
+    const exps = listExperiments(repo).filter((e) => refs.includes(e.ref));
+    return carryObjects(ctx, root, repo, exps.map((e) => e.commit), 'push', o.remote);
   });
 }
 
-export function runExpPull(ctx: CliContext, remote: string, names: string[]): Promise<number> {
+/**
+ * exp push|pull: the cache objects the experiments' lock files name go to
+ * (come from) the remote cache too — the default one, or -r NAME; without any
+ * configured, only the refs travel (said so).
+ */
+async function carryObjects(ctx: CliContext, root: string, repo: GitRepo, commits: readonly string[], direction: 'push' | 'pull', name: string | undefined): Promise<number> {
+  const { loadConfig, RemoteChoiceError } = await import('../config/config.js');
+  const { config } = loadConfig(root);
+  if (!name && !process.env.MLPIPE_REMOTE && !config.defaultRemote) {
+    ctx.log('no remote cache configured: only the commits travelled; their cached outputs stay here (mlpipe remote add NAME URL --default)');
+    return EXIT.ok;
+  }
+  const { entriesOfCommits } = await import('../remote/history.js');
+  const { openChosenRemote, RemoteError } = await import('../remote/store.js');
+  const { blobsOf } = await import('../remote/transfer.js');
+  const store = new CacheStore(join(root, STATE_DIR), config.link);
+  const { initHashing } = await import('../cache/hash.js');
+  await initHashing(); // manifests are read (and verified) to list a directory's objects
+  try {
+    const remote = await openChosenRemote(root, config, store, name);
+    try {
+      const entries = await entriesOfCommits(repo, commits);
+      if (direction === 'push') {
+        if (remote.store.readOnly) throw new RemoteError(remote.store.name, 'is read-only: the outputs stay here');
+        const blobs = entries.flatMap((e) => Object.values(e.outs).flatMap((out) => blobsOf(store, out).blobs));
+        const c = await remote.cache.push(blobs, entries, remote.store.jobs);
+        ctx.log(`pushed ${c.files} cache object${c.files === 1 ? '' : 's'} and ${c.records} record${c.records === 1 ? '' : 's'} to ${remote.store.name}; ${c.skipped} already there`);
+        if (c.errors.length > 0) throw new RemoteError(remote.store.name, c.errors[0]!, true);
+      } else {
+        const c = await remote.cache.fetch(entries.flatMap((e) => Object.values(e.outs)), remote.store.jobs);
+        ctx.log(`fetched ${c.files} cache object${c.files === 1 ? '' : 's'} from ${remote.store.name}; ${c.skipped} already here${c.missing > 0 ? `; ${c.missing} not on the remote` : ''}`);
+        if (c.errors.length > 0) throw new RemoteError(remote.store.name, c.errors[0]!, true);
+      }
+      return EXIT.ok;
+    } finally {
+      remote.store.close?.();
+    }
+  } catch (e) {
+    if (e instanceof RemoteChoiceError) return ctx.error(e.message, e.suggestion);
+    if (e instanceof RemoteError) {
+      ctx.log(`error: ${e.message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+}
+
+export function runExpPull(ctx: CliContext, remote: string, names: string[], o: { remote?: string } = {}): Promise<number> {
   return guarded(ctx, () => {
-    const { repo } = openRepo(ctx);
+    const { root, repo } = openRepo(ctx);
     const listed = repo.git(['ls-remote', '--', remote, 'refs/exps/*']);
     if (listed.code !== 0) throw new UsageError(`cannot list experiments of "${remote}": ${listed.stderr.trim()}`);
     const remoteRefs = listed.stdout.split('\n').map((l) => l.split('\t')[1]).filter((r): r is string => !!r && /^refs\/exps\/[0-9a-f]{40,64}\/[^/]+$/.test(r) && validName(r.split('/').pop()!));
@@ -552,7 +601,8 @@ export function runExpPull(ctx: CliContext, remote: string, names: string[]): Pr
     const r = repo.git(['fetch', '--', remote, ...wanted.map((ref) => `${ref}:${ref}`)]);
     if (r.code !== 0) throw new UsageError(`git fetch from "${remote}" failed: ${r.stderr.trim()}`);
     ctx.log(`pulled ${wanted.length} experiment${wanted.length === 1 ? '' : 's'} from ${remote}`);
-    return EXIT.ok;
+    const exps = listExperiments(repo).filter((e) => wanted.includes(e.ref));
+    return carryObjects(ctx, root, repo, exps.map((e) => e.commit), 'pull', o.remote);
   });
 }
 

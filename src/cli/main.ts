@@ -381,18 +381,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('push experiments (all, or the named ones) to a git remote')
     .argument('<git_remote>', 'a git remote name or URL')
     .argument('[name...]', 'experiment names (default: all)')
-    .action(async (remote: string, names: string[], _opts, cmd: Command) => {
+    .option('-r, --remote <name>', 'the remote cache their outputs go to (default: MLPIPE_REMOTE, else default_remote)')
+    .action(async (remote: string, names: string[], opts: { remote?: string }, cmd: Command) => {
       const { runExpPush } = await import('./exp.js');
-      setExit(await runExpPush(context(cmd), remote, names));
+      setExit(await runExpPush(context(cmd), remote, names, opts));
     });
   exp
     .command('pull')
     .description('fetch experiments (all, or the named ones) from a git remote')
     .argument('<git_remote>', 'a git remote name or URL')
     .argument('[name...]', 'experiment names (default: all)')
-    .action(async (remote: string, names: string[], _opts, cmd: Command) => {
+    .option('-r, --remote <name>', 'the remote cache their outputs come from (default: MLPIPE_REMOTE, else default_remote)')
+    .action(async (remote: string, names: string[], opts: { remote?: string }, cmd: Command) => {
       const { runExpPull } = await import('./exp.js');
-      setExit(await runExpPull(context(cmd), remote, names));
+      setExit(await runExpPull(context(cmd), remote, names, opts));
     });
 
   program

@@ -216,8 +216,12 @@ function plotDefinition(entry: unknown): PlotDefinition | undefined {
   };
 }
 
-/** Reads what a revision holds. `store` is the local cache, for files the lock files record as cached. */
-export async function readSnapshot(source: FileSource, store: CacheStore | undefined, wants: SnapshotWants): Promise<Snapshot> {
+/**
+ * Reads what a revision holds. `store` is the local cache, for files the lock
+ * files record as cached; `fetch`, when given, brings outputs the local cache
+ * lacks from a remote cache first (verified there).
+ */
+export async function readSnapshot(source: FileSource, store: CacheStore | undefined, wants: SnapshotWants, fetch?: (outs: readonly LockOut[]) => Promise<void>): Promise<Snapshot> {
   const problems: string[] = [];
   const listing = (await source.list(PIPELINES_DIR)) ?? [];
   const pipelineFiles = listing.filter((e) => !e.isDir && /\.ya?ml$/.test(e.name)).map((e) => `${PIPELINES_DIR}/${e.name}`).sort();
@@ -287,6 +291,8 @@ export async function readSnapshot(source: FileSource, store: CacheStore | undef
     if (committed) return committed;
     if (!store) return { error: 'not found' };
     for (const [outPath, out] of outs) {
+      const holds = (outPath === path && out.files === undefined) || (out.files !== undefined && isInside(path, outPath));
+      if (holds && fetch && !store.has(out.hash as ContentHash)) await fetch([out]).catch(() => undefined);
       if (outPath === path && out.files === undefined) return await objectBytes(store, out.hash as ContentHash);
       if (out.files !== undefined && isInside(path, outPath)) {
         await initHashing();

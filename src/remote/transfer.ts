@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import validateLock from '../generated/lock-validate.js';
 import { canonicalJson } from '../cache/canonical.js';
-import type { ContentHash } from '../cache/hash.js';
+import { initHashing, type ContentHash } from '../cache/hash.js';
 import type { LockEntry, LockOut } from '../cache/lockfile.js';
 import type { CacheStore } from '../cache/store.js';
 import { RemoteError, type RemoteStore } from './store.js';
@@ -146,6 +146,7 @@ export class RemoteCache {
 
   /** Uploads blobs the remote lacks (from the local cache), then the records that name them. */
   async push(blobs: readonly Blob[], records: readonly LockEntry[], jobs: number, progress?: Progress): Promise<TransferCounts> {
+    await initHashing();
     const counts = emptyCounts();
     if (this.remote.readOnly) throw new RemoteError(this.remote.name, 'is read-only: nothing is pushed to it');
     const unique = [...new Map(blobs.map((b) => [b.hash, b])).values()];
@@ -188,6 +189,7 @@ export class RemoteCache {
 
   /** Downloads one blob into the local cache; false when the remote lacks it or its bytes do not match. */
   async fetchBlob(hash: ContentHash, counts: TransferCounts): Promise<boolean> {
+    await initHashing();
     if (this.local.has(hash)) return true;
     const stream = await this.remote.get('cas', hash);
     if (!stream) {
@@ -215,6 +217,7 @@ export class RemoteCache {
 
   /** Downloads what the local cache lacks of these outputs (a directory's manifest first, then its files). */
   async fetch(outs: readonly LockOut[], jobs: number, progress?: Progress): Promise<TransferCounts> {
+    await initHashing();
     const counts = emptyCounts();
     // Manifests first: they say which objects a directory needs.
     const dirs = outs.filter((o) => o.files !== undefined);

@@ -124,6 +124,45 @@ describe.each([
   }, 60_000);
 });
 
+describe('revisions and experiments through the remote', () => {
+  it('metrics diff reads another revision\'s cached metrics from the remote; exp push|pull carry the outputs with the refs', () => {
+    const remote = join(mkdtempSync(join(tmpdir(), 'mlpipe-remote-')), 'cache');
+    const bare = mkdtempSync(join(tmpdir(), 'mlpipe-bare-'));
+    cleanup.push(() => rmSync(bare, { recursive: true, force: true }));
+    git(bare, 'init', '-q', '--bare', '-b', 'main');
+    const a = project(remote, {
+      'summary.js': "require('fs').mkdirSync('out/summary', { recursive: true }); require('fs').writeFileSync('out/summary/metrics.json', JSON.stringify({ n: Number(process.argv[2]) }));\n",
+      'pipelines/p.yaml': `${PROJECT['pipelines/p.yaml']}  summary:\n    cmd: node summary.js \${n}\n    deps: [summary.js]\n    outs: [out/summary/]\n`.replace('stages:', 'metrics: [out/summary/metrics.json]\nstages:'),
+    });
+    track(a);
+    expect(a.runJson().code).toBe(0);
+    commit(a);
+    git(a.dir, 'push', '-q', bare, 'main');
+    expect(a.run(['push']).code).toBe(0);
+    expect(a.run(['exp', 'run', '--set', 'n=5', '-n', 'five']).code).toBe(0);
+    const pushed = a.run(['exp', 'push', bare]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toMatch(/pushed \d+ cache objects? and \d+ records? to team/);
+
+    const b = new Rig();
+    rmSync(b.dir, { recursive: true, force: true });
+    git(tmpdir(), 'clone', '-q', bare, b.dir);
+    track(b);
+    b.write({ 'params.yaml': 'n: 7\nfiles: 40\n' });
+    expect(b.runJson().code).toBe(0);
+    // HEAD's metrics file is cached, not committed: it comes from the remote.
+    expect(b.run(['metrics', 'diff']).stdout).toMatch(/out\/summary\/metrics\.json\s+n\s+3\s+7\s+\+4/);
+    const pulled = b.run(['exp', 'pull', 'origin']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(pulled.stderr).toMatch(/fetched \d+ cache objects? from team/);
+    b.write({ 'params.yaml': 'n: 3\nfiles: 40\n' });
+    const applied = b.run(['exp', 'apply', 'five', '--force']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(b.read('out/many/f1.txt')).toBe('file 1 of 5\n');
+    expect(b.runJson().outcomes).toEqual({ 'p:make': 'fresh', 'p:count': 'fresh', 'p:report': 'fresh', 'p:summary': 'fresh' });
+  }, 60_000);
+});
+
 describe('run --push and the faults', () => {
   it('run --push uploads as stages finish; a teammate pulls a changed param without running it', () => {
     const remote = join(mkdtempSync(join(tmpdir(), 'mlpipe-remote-')), 'cache');
