@@ -45,6 +45,10 @@ const backends: [string, () => Promise<RemoteStore>][] = [
   ['directory', () => openRemote(tmp, 'dir', { url: join(tmp, `remote-${hex(4)}`) })],
   ['http (nginx WebDAV)', () => openRemote(tmp, 'web', { url: `${nginx.url}/${hex(4)}` })],
   ['s3 (s3rver)', () => openRemote(tmp, 'bucket', { url: `s3://${s3.bucket}/${hex(4)}`, endpoint: s3.endpoint, path_style: true })],
+  // Opt-in: a real S3 endpoint (credentials from the SDK's standard sources).
+  ...(process.env.MLPIPE_TEST_S3_ENDPOINT
+    ? [['s3 (MLPIPE_TEST_S3_ENDPOINT)', () => openRemote(tmp, 'real', { url: `s3://${process.env.MLPIPE_TEST_S3_BUCKET ?? 'mlpipe-test'}/${hex(4)}`, endpoint: process.env.MLPIPE_TEST_S3_ENDPOINT!, path_style: true })] as [string, () => Promise<RemoteStore>]]
+    : []),
 ];
 
 describe.each(backends)('remote contract: %s', (_label, open) => {
