@@ -238,14 +238,15 @@ export class CacheStore {
   }
 
   /**
-   * Takes a downloaded file in as object `hash` if its bytes hash to that name;
+   * Takes a downloaded file in as object `hash` if its bytes hash to that name
+   * (`computed`: the hash taken while it was written);
    * otherwise deletes it and returns false (a poisoned or corrupted remote
    * object never enters the cache).
    */
-  async adopt(tmp: string, hash: ContentHash): Promise<boolean> {
+  async adopt(tmp: string, hash: ContentHash, computed?: ContentHash): Promise<boolean> {
     const { chmod, rename, rm } = await import('node:fs/promises');
     try {
-      if (hashFile(tmp).hash !== hash) return false;
+      if ((computed ?? hashFile(tmp).hash) !== hash) return false;
       const dest = this.path(hash);
       await ensureDirAsync(dirname(dest));
       await chmod(tmp, 0o444);

@@ -1,9 +1,10 @@
 // A remote cache in a directory (a shared mount: NFS, SMB, a synced folder).
-// Objects are written to a temp file beside their place and then linked into
-// it: link() fails if the name exists, so "first writer wins" is atomic even
-// between machines, and a reader never sees half an object.
+// Objects are written to a temp file beside their place and then moved there,
+// so a reader never sees half an object: blobs by rename (the same name means
+// the same bytes), records by link(), which fails if the name exists, so
+// "first writer wins" is atomic even between machines.
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ export class DirectoryStore implements RemoteStore {
   readonly readOnly: boolean;
   readonly jobs: number;
   readonly where: string;
+  private readonly made = new Set<Area>();
 
   constructor(
     readonly name: string,
@@ -48,20 +50,28 @@ export class DirectoryStore implements RemoteStore {
     const dir = join(this.root, area);
     const dest = this.path(area, key);
     if (ifAbsent && (await this.has(area, key))) return 'exists';
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw new RemoteError(this.name, `cannot create ${dir}: ${(e as Error).message}`, true);
+    if (!this.made.has(area)) {
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (e) {
+        throw new RemoteError(this.name, `cannot create ${dir}: ${(e as Error).message}`, true);
+      }
+      this.made.add(area);
     }
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       if ('file' in body) await copyFile(body.file, tmp);
       else await writeFile(tmp, body.bytes);
+      if (!ifAbsent) {
+        // A blob is named by its content: replacing it with the same bytes changes nothing, and rename is atomic.
+        await rename(tmp, dest);
+        return 'written';
+      }
       try {
-        await link(tmp, dest);
+        await link(tmp, dest); // fails if the name exists: the first writer of a record wins
         return 'written';
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 'exists'; // first writer won; objects are immutable
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
         throw e;
       }
     } catch (e) {

@@ -6,11 +6,16 @@
 // password in the URL become Basic authentication and are never printed.
 // Records are written check-then-put: the protocol has no conditional PUT.
 import { createReadStream } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { RemoteOptions } from '../config/config.js';
 import { RemoteError, type Area, type RemoteStore } from './store.js';
 
 const RETRIES = 3;
+/** Connections are kept open between requests (thousands of small blobs). */
+const HTTP_AGENT = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+const HTTPS_AGENT = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 
 export class HttpStore implements RemoteStore {
   readonly readOnly: boolean;
@@ -39,79 +44,93 @@ export class HttpStore implements RemoteStore {
     return `${this.base}/${area}/${key}`;
   }
 
-  /** One request, retried on network errors and 5xx answers with exponential backoff. */
-  private async request(method: string, url: string, body?: () => { body: RequestInit["body"] | Readable; size: number }): Promise<Response> {
+  /** One request with Node's own HTTP client (streams both ways without web-stream conversions), retried on network errors and 5xx answers with exponential backoff. */
+  private async request(method: string, url: string, body?: () => { body: Readable | Uint8Array; size: number }): Promise<IncomingMessage> {
     let last: unknown;
     for (let attempt = 0; attempt <= RETRIES; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 4 ** (attempt - 1)));
       const b = body?.();
-      const init: RequestInit & { duplex?: 'half' } = {
-        method,
-        headers: { ...(this.auth ? { authorization: this.auth } : {}), ...(b ? { 'content-length': String(b.size), 'content-type': 'application/octet-stream' } : {}) },
-        // A large body gets time in proportion (at least 1 MB/s), a small request the configured timeout.
-        signal: AbortSignal.timeout(this.timeoutMs + (b ? Math.ceil(b.size / 1000) : 0)),
-        redirect: 'error',
-      };
-      if (b) {
-        init.body = b.body instanceof Readable ? (Readable.toWeb(b.body) as unknown as RequestInit["body"]) : b.body;
-        init.duplex = 'half';
-      }
       try {
-        const res = await fetch(url, init);
-        if (res.status >= 500 && attempt < RETRIES) {
-          await res.body?.cancel();
-          last = new Error(`HTTP ${res.status}`);
+        const res = await this.once(method, url, b);
+        if ((res.statusCode ?? 0) >= 500 && attempt < RETRIES) {
+          res.resume();
+          last = new Error(`HTTP ${res.statusCode}`);
           continue;
         }
         return res;
       } catch (e) {
+        if (b?.body instanceof Readable) b.body.destroy();
         last = e;
       }
     }
-    const cause = (last as { cause?: { code?: string; message?: string } })?.cause;
-    const why = cause?.code ?? cause?.message ?? (last as Error)?.message ?? String(last);
-    throw new RemoteError(this.name, `cannot reach ${this.where} (${why})`, true);
+    const err = last as NodeJS.ErrnoException;
+    throw new RemoteError(this.name, `cannot reach ${this.where} (${err?.code ?? err?.message ?? String(last)})`, true);
   }
 
-  private refuse(res: Response, what: string): never {
-    if (res.status === 401 || res.status === 403) throw new RemoteError(this.name, `access denied (HTTP ${res.status}) on ${what}: check the credentials of this remote`);
-    throw new RemoteError(this.name, `HTTP ${res.status} on ${what}`, res.status >= 500);
+  private once(method: string, url: string, b: { body: Readable | Uint8Array; size: number } | undefined): Promise<IncomingMessage> {
+    const u = new URL(url);
+    const client = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = client(
+        u,
+        {
+          method,
+          agent: u.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT,
+          headers: { ...(this.auth ? { authorization: this.auth } : {}), ...(b ? { 'content-length': String(b.size), 'content-type': 'application/octet-stream' } : {}) },
+          // No answer (or no progress) for this long: give up. A large body gets time in proportion (at least 1 MB/s).
+          timeout: this.timeoutMs + (b ? Math.ceil(b.size / 1000) : 0),
+        },
+        resolve,
+      );
+      req.once('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.once('error', reject);
+      if (!b) req.end();
+      else if (b.body instanceof Readable) {
+        b.body.once('error', (e) => req.destroy(e));
+        b.body.pipe(req);
+      } else req.end(b.body);
+    });
+  }
+
+  private refuse(res: IncomingMessage, what: string): never {
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status === 401 || status === 403) throw new RemoteError(this.name, `access denied (HTTP ${status}) on ${what}: check the credentials of this remote`);
+    throw new RemoteError(this.name, `HTTP ${status} on ${what}`, status >= 500);
   }
 
   async has(area: Area, key: string): Promise<boolean> {
     const res = await this.request('HEAD', this.url(area, key));
-    if (res.status === 200) return true;
-    if (res.status === 404) return false;
+    res.resume();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404) return false;
     this.refuse(res, `HEAD ${area}/${key}`);
   }
 
   async get(area: Area, key: string): Promise<Readable | undefined> {
     const res = await this.request('GET', this.url(area, key));
-    if (res.status === 404) {
-      await res.body?.cancel();
+    if (res.statusCode === 404) {
+      res.resume();
       return undefined;
     }
-    if (res.status !== 200 || !res.body) {
-      await res.body?.cancel();
-      this.refuse(res, `GET ${area}/${key}`);
-    }
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    if (res.statusCode !== 200) this.refuse(res, `GET ${area}/${key}`);
+    return res;
   }
 
   async put(area: Area, key: string, body: { file: string; size: number } | { bytes: Uint8Array }, ifAbsent: boolean): Promise<'written' | 'exists'> {
     if (this.readOnly) throw new RemoteError(this.name, 'is read-only');
     if (ifAbsent && (await this.has(area, key))) return 'exists';
-    const make = () => ('file' in body ? { body: createReadStream(body.file), size: body.size } : { body: body.bytes as unknown as RequestInit["body"], size: body.bytes.length });
+    const make = () => ('file' in body ? { body: createReadStream(body.file, { highWaterMark: 1 << 20 }), size: body.size } : { body: body.bytes, size: body.bytes.length });
     const res = await this.request('PUT', this.url(area, key), make);
-    await res.body?.cancel();
-    if (res.status === 200 || res.status === 201 || res.status === 204) return 'written';
+    res.resume();
+    if (res.statusCode === 200 || res.statusCode === 201 || res.statusCode === 204) return 'written';
     this.refuse(res, `PUT ${area}/${key}`);
   }
 
   async delete(area: Area, key: string): Promise<void> {
     if (this.readOnly) throw new RemoteError(this.name, 'is read-only');
     const res = await this.request('DELETE', this.url(area, key));
-    await res.body?.cancel();
-    if (res.status !== 200 && res.status !== 204 && res.status !== 404) this.refuse(res, `DELETE ${area}/${key}`);
+    res.resume();
+    if (res.statusCode !== 200 && res.statusCode !== 204 && res.statusCode !== 404) this.refuse(res, `DELETE ${area}/${key}`);
   }
 }

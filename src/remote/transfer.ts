@@ -11,12 +11,16 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, write
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { createXXHash128 } from 'hash-wasm';
 import validateLock from '../generated/lock-validate.js';
 import { canonicalJson } from '../cache/canonical.js';
 import { initHashing, type ContentHash } from '../cache/hash.js';
 import type { LockEntry, LockOut } from '../cache/lockfile.js';
 import type { CacheStore } from '../cache/store.js';
 import { RemoteError, type RemoteStore } from './store.js';
+
+/** Blobs at least this large are hashed while they download. */
+const STREAM_HASH_BYTES = 1 << 20;
 
 /** Records bigger than this are not believed (a record names a handful of outputs). */
 const MAX_RECORD_BYTES = 1024 * 1024;
@@ -188,7 +192,7 @@ export class RemoteCache {
   }
 
   /** Downloads one blob into the local cache; false when the remote lacks it or its bytes do not match. */
-  async fetchBlob(hash: ContentHash, counts: TransferCounts): Promise<boolean> {
+  async fetchBlob(hash: ContentHash, counts: TransferCounts, expectedSize?: number): Promise<boolean> {
     await initHashing();
     if (this.local.has(hash)) return true;
     const stream = await this.remote.get('cas', hash);
@@ -197,15 +201,28 @@ export class RemoteCache {
       return false;
     }
     const tmp = await this.local.tempFile();
+    // A large blob is hashed as it arrives (not read a second time); a small one after it is written.
+    const hasher = expectedSize !== undefined && expectedSize >= STREAM_HASH_BYTES ? await createXXHash128() : undefined;
+    hasher?.init();
+    let size = 0;
     try {
-      await pipeline(stream, createWriteStream(tmp));
+      await pipeline(
+        stream,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hasher?.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { highWaterMark: 1 << 20 }),
+      );
     } catch (e) {
       const { rm } = await import('node:fs/promises');
       await rm(tmp, { force: true });
       throw new RemoteError(this.remote.name, `download of ${hash} broke off: ${(e as Error).message}`, true);
     }
-    const size = statSync(tmp).size;
-    if (!(await this.local.adopt(tmp, hash))) {
+    if (!(await this.local.adopt(tmp, hash, hasher ? (hasher.digest('hex') as ContentHash) : undefined))) {
       counts.corrupt.push(hash);
       return false;
     }
@@ -235,7 +252,7 @@ export class RemoteCache {
     let done = 0;
     await pool(todo, jobs, async (b) => {
       try {
-        await this.fetchBlob(b.hash, counts);
+        await this.fetchBlob(b.hash, counts, b.size);
       } catch (e) {
         counts.errors.push((e as Error).message);
       }
