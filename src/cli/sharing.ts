@@ -19,13 +19,28 @@ export interface SharingOptions {
   readonly allCommits?: boolean;
 }
 
+/** How often a plain progress line is printed. */
+const PLAIN_EVERY_MS = 5000;
+
 function size(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
-/** A progress line on a terminal (nothing elsewhere: CI logs get the final counts). */
+/** A progress line redrawn on a terminal; in CI and logs a plain line every few seconds. */
 function progressLine(ctx: CliContext, verb: string): { progress: Progress; done: () => void } {
-  if (!ctx.stderr.isTTY || ctx.env.CI || ctx.json) return { progress: () => {}, done: () => {} };
+  if (ctx.json) return { progress: () => {}, done: () => {} };
+  if (!ctx.stderr.isTTY || ctx.env.CI) {
+    let last = Date.now();
+    return {
+      progress: (done, total, bytes) => {
+        const now = Date.now();
+        if (now - last < PLAIN_EVERY_MS || done === total) return;
+        last = now;
+        ctx.log(`${verb} ${done}/${total} files, ${size(bytes)}`);
+      },
+      done: () => {},
+    };
+  }
   const live = createLogUpdate(ctx.stderr);
   let last = 0;
   return {

@@ -82,6 +82,16 @@ export class DirectoryStore implements RemoteStore {
     }
   }
 
+  async download(area: Area, key: string, dest: string): Promise<boolean> {
+    try {
+      await copyFile(this.path(area, key), dest);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new RemoteError(this.name, `cannot read ${area}/${key}: ${(e as Error).message}`, true);
+    }
+  }
+
   async *list(area: Area): AsyncIterable<string> {
     let names: string[];
     try {

@@ -40,6 +40,8 @@ export interface RemoteStore {
    * elsewhere).
    */
   put(area: Area, key: string, body: { file: string; size: number } | { bytes: Uint8Array }, ifAbsent: boolean): Promise<'written' | 'exists'>;
+  /** Copies an object straight to a local file, where the backend can (a directory): false when absent. */
+  download?(area: Area, key: string, dest: string): Promise<boolean>;
   /** Every key of an area, where the backend can list (the HTTP protocol cannot: undefined). */
   list?(area: Area): AsyncIterable<string>;
   delete?(area: Area, key: string): Promise<void>;
