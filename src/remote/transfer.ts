@@ -204,15 +204,7 @@ export class RemoteCache {
         counts.missing++;
         return false;
       }
-      const size = statSync(tmp).size;
-      if (!(await this.local.adopt(tmp, hash))) {
-        counts.corrupt.push(hash);
-        return false;
-      }
-      counts.files++;
-      counts.bytes += size;
-      this.seen.push(hash);
-      return true;
+      return this.take(tmp, hash, statSync(tmp).size, counts);
     }
     const stream = await this.remote.get('cas', hash);
     if (!stream) {
@@ -241,7 +233,12 @@ export class RemoteCache {
       await rm(tmp, { force: true });
       throw new RemoteError(this.remote.name, `download of ${hash} broke off: ${(e as Error).message}`, true);
     }
-    if (!(await this.local.adopt(tmp, hash, hasher ? (hasher.digest('hex') as ContentHash) : undefined))) {
+    return this.take(tmp, hash, size, counts, hasher ? (hasher.digest('hex') as ContentHash) : undefined);
+  }
+
+  /** A downloaded temp file into the cache if its bytes hash to `hash`; counted either way. */
+  private async take(tmp: string, hash: ContentHash, size: number, counts: TransferCounts, computed?: ContentHash): Promise<boolean> {
+    if (!(await this.local.adopt(tmp, hash, computed))) {
       counts.corrupt.push(hash);
       return false;
     }
