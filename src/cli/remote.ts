@@ -1,12 +1,14 @@
 // `mlpipe remote add|list|remove|modify`: remote caches in mlpipe.config.yaml
 // (or with --local in .mlpipe/config.yaml), edited with the yaml library's
 // Document API so the file's comments and order survive. The edited document
-// is checked like any config file before it is written (atomically).
+// is checked like any config file before it is written (atomically). URLs are
+// shown with any password masked.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isMap, parseDocument, type Document } from 'yaml';
 import { COMMITTED_CONFIG, LOCAL_CONFIG, configFilePath, hasCredentials, loadConfig, remoteKind } from '../config/config.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { redactUrl } from '../remote/store.js';
 import { didYouMean } from '../util/suggest.js';
 import { UsageError } from './compare.js';
 import { EXIT, type CliContext } from './context.js';
@@ -68,7 +70,7 @@ export function runRemoteAdd(ctx: CliContext, name: string, url: string, o: { de
     doc.setIn(['remotes', name], doc.createNode({ url, ...(o.readOnly ? { read_only: true } : {}) }));
     if (o.default) doc.set('default_remote', name);
     save(ctx, root, path, doc);
-    ctx.log(`added remote ${name} (${url}) to ${o.local ? LOCAL_CONFIG : COMMITTED_CONFIG}${o.default ? ' as the default' : ''}`);
+    ctx.log(`added remote ${name} (${redactUrl(url)}) to ${o.local ? LOCAL_CONFIG : COMMITTED_CONFIG}${o.default ? ' as the default' : ''}`);
     return EXIT.ok;
   });
 }
@@ -99,7 +101,7 @@ export function runRemoteModify(ctx: CliContext, name: string, option: string, v
       doc.setIn(['remotes', name, option], parsed);
     }
     save(ctx, root, path, doc);
-    ctx.log(`remote ${name}: ${option} ${o.unset ? 'unset' : `= ${value}`} in ${o.local ? LOCAL_CONFIG : COMMITTED_CONFIG}`);
+    ctx.log(`remote ${name}: ${option} ${o.unset ? 'unset' : `= ${option === 'url' ? redactUrl(value!) : value}`} in ${o.local ? LOCAL_CONFIG : COMMITTED_CONFIG}`);
     return EXIT.ok;
   });
 }
@@ -128,14 +130,15 @@ export function runRemoteList(ctx: CliContext): number {
     if (diagnostics.some((d) => d.severity === 'error')) return ctx.fail(diagnostics);
     const names = Object.keys(config.remotes).sort();
     if (ctx.json) {
-      ctx.out(JSON.stringify({ default: config.defaultRemote ?? null, remotes: config.remotes }, null, 2));
+      const shown = Object.fromEntries(Object.entries(config.remotes).map(([n, r]) => [n, { ...r, url: redactUrl(r.url) }]));
+      ctx.out(JSON.stringify({ default: config.defaultRemote ?? null, remotes: shown }, null, 2));
       return EXIT.ok;
     }
     if (names.length === 0) ctx.log('no remotes (add one: mlpipe remote add NAME URL --default)');
     for (const n of names) {
       const r = config.remotes[n]!;
       const flags = [n === config.defaultRemote ? 'default' : '', r.read_only ? 'read-only' : ''].filter(Boolean);
-      ctx.out(`${n}\t${r.url}${flags.length > 0 ? `\t(${flags.join(', ')})` : ''}`);
+      ctx.out(`${n}\t${redactUrl(r.url)}${flags.length > 0 ? `\t(${flags.join(', ')})` : ''}`);
     }
     return EXIT.ok;
   });

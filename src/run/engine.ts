@@ -324,10 +324,13 @@ export class Engine {
     return this.g.index.byId.get(id)!;
   }
 
-  /** What the run record keeps of a stage that has a result: its params and the numbers of its metrics files. */
-  private provenance(stage: Stage, record: KeyRecord): Pick<StageRecord, 'params' | 'metrics'> {
+  /**
+   * What the run record keeps of a stage that has a result: its params, and
+   * (when it ran or was restored, not on a no-op) the numbers of its metrics files.
+   */
+  private provenance(stage: Stage, record: KeyRecord, withMetrics = true): Pick<StageRecord, 'params' | 'metrics'> {
     const metrics: Record<string, Record<string, number>> = {};
-    for (const out of stage.outs) {
+    if (withMetrics) for (const out of stage.outs) {
       if (out.role !== 'metrics' || out.isDir) continue;
       const values = readMetricsFile(this.state.ws.abs(out.path));
       if (values) metrics[out.path] = values;
@@ -519,7 +522,7 @@ export class Engine {
   private settleWithoutRunning(stage: Stage, verdict: Exclude<Verdict, { action: 'run' }>): Extract<Verdict, { action: 'run' }> | undefined {
     switch (verdict.action) {
       case 'fresh':
-        this.finish(stage.id, 'fresh', [], { key: verdict.key, ...this.provenance(stage, verdict.record) });
+        this.finish(stage.id, 'fresh', [], { key: verdict.key, ...this.provenance(stage, verdict.record, false) });
         return undefined;
       case 'frozen':
         this.finish(stage.id, 'frozen', verdict.reasons);

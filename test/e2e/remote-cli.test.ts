@@ -291,5 +291,10 @@ describe('run --push and the faults', () => {
     const none = runCli(['run', '--pull'], { cwd: a.dir });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('run --pull: no remote chosen (team is configured)');
+    // A password in a local URL is never shown back.
+    expect(a.run(['remote', 'add', 'private', 'https://me:hunter2@cache.example/x', '--local']).stderr).not.toContain('hunter2');
+    const listed = a.run(['remote', 'list']);
+    expect(listed.stdout).toContain('private\thttps://***@cache.example/x');
+    expect(listed.stdout + a.run(['remote', 'list', '--json']).stdout).not.toContain('hunter2');
   });
 });
