@@ -5,6 +5,7 @@
 // reproduces identical bytes leaves the key unchanged (early cutoff).
 import { createHash } from 'node:crypto';
 import type { Stage } from '../pipeline/model.js';
+import type { ConditionRecord } from '../pipeline/condition.js';
 import { actionFor } from '../actions/registry.js';
 import { mlBackend } from '../ml/backend.js';
 import { canonicalJson } from './canonical.js';
@@ -35,6 +36,8 @@ export interface KeyRecord {
   readonly env: Record<string, string>;
   readonly wdir: string;
   readonly outs: Record<string, { role: string; cache: boolean; persist: boolean }>;
+  /** A stage with `if:`: the values its condition read and its result (absent otherwise, so other keys are unchanged). */
+  readonly if?: ConditionRecord;
 }
 
 export function lockState(s: PathState): LockState | null {
@@ -43,8 +46,8 @@ export function lockState(s: PathState): LockState | null {
   return { hash: s.hash, size: s.size, files: s.files ?? s.manifest.length };
 }
 
-/** The record of a stage as its inputs are now in the workspace. */
-export function keyRecord(stage: Stage, ws: Workspace): KeyRecord {
+/** The record of a stage as its inputs are now in the workspace (and, with `if:`, what its condition read). */
+export function keyRecord(stage: Stage, ws: Workspace, condition?: ConditionRecord): KeyRecord {
   const deps: Record<string, LockState | null> = {};
   for (const d of stage.deps) deps[d.path] = lockState(d.glob ? ws.globState(d.path) : ws.state(d.path));
   const params: Record<string, Record<string, unknown>> = {};
@@ -63,6 +66,7 @@ export function keyRecord(stage: Stage, ws: Workspace): KeyRecord {
     env: { ...stage.env },
     wdir: stage.wdir,
     outs,
+    ...(condition ? { if: condition } : {}),
   };
 }
 
@@ -83,6 +87,7 @@ export function recordOfLock(entry: LockEntry, outsFlags: KeyRecord['outs']): Ke
     env: { ...(entry.env ?? {}) },
     wdir: entry.wdir ?? '.',
     outs: outsFlags,
+    ...(entry.if ? { if: entry.if } : {}),
   };
 }
 
@@ -98,6 +103,7 @@ export function lockEntryOf(key: string, record: KeyRecord, outs: Readonly<Recor
     ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}),
     ...(Object.keys(record.env).length > 0 ? { env: record.env } : {}),
     ...(record.wdir !== '.' ? { wdir: record.wdir } : {}),
+    ...(record.if ? { if: record.if } : {}),
     outs,
   };
 }

@@ -2,6 +2,7 @@
 // the inputs behind it) and what it produced. Deterministic YAML (sorted keys,
 // no timestamps), written atomically after each successful stage, and checked
 // against schemas/lock.schema.json when read.
+import type { ConditionRecord } from '../pipeline/condition.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import validateLock from '../generated/lock-validate.js';
@@ -47,6 +48,8 @@ export interface LockEntry {
   readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly env?: Readonly<Record<string, string>>;
   readonly wdir?: string;
+  /** A stage with `if:`: what its condition read and came to (false: the stage was skipped, and outs is empty). */
+  readonly if?: ConditionRecord;
   readonly outs: Readonly<Record<string, LockOut>>;
 }
 

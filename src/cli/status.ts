@@ -14,6 +14,7 @@ const LABEL: Record<string, string> = {
   frozen: 'frozen',
   'would-run': 'stale',
   'would-restore': 'restorable',
+  'condition-false': 'skipped',
 };
 
 export async function runStatus(ctx: CliContext, targets: string[], options: StatusOptions): Promise<number> {
@@ -28,7 +29,7 @@ export async function runStatus(ctx: CliContext, targets: string[], options: Sta
         {
           ok: true,
           stale: stale.length,
-          stages: records.map((r) => ({ id: r.id, status: LABEL[r.outcome] ?? r.outcome, reasons: r.reasons.map((x) => x.message), reasonKinds: r.reasons.map((x) => x.kind) })),
+          stages: records.map((r) => ({ id: r.id, status: LABEL[r.outcome] ?? r.outcome, reasons: r.reasons.map((x) => x.message), reasonKinds: r.reasons.map((x) => x.kind), ...(r.condition ? { condition: r.condition } : {}) })),
         },
         null,
         2,

@@ -7,6 +7,7 @@ import picomatch from 'picomatch';
 import { globSync } from 'tinyglobby';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
 import type { DepSpec, Located, OutputSpec, Pipeline, Stage, StageId } from '../pipeline/model.js';
+import type { ConditionRef } from '../pipeline/condition.js';
 import { DirListing, isInside } from '../pipeline/paths.js';
 import { updatesOf } from '../actions/registry.js';
 import { closest } from '../util/suggest.js';
@@ -17,7 +18,9 @@ export type EdgeReason =
   | { readonly kind: 'path'; readonly dep: DepSpec; readonly out: OutputSpec }
   | { readonly kind: 'needs'; readonly need: Located<string> }
   /** The dep is a file the upstream stage's action changes outside its outputs (the model registry). */
-  | { readonly kind: 'updates'; readonly dep: DepSpec };
+  | { readonly kind: 'updates'; readonly dep: DepSpec }
+  /** The stage's `if:` reads the upstream stage's metrics. */
+  | { readonly kind: 'condition'; readonly ref: ConditionRef };
 
 export interface ProjectGraph {
   /** Nodes are stage ids; an edge runs from upstream to downstream. */
@@ -139,8 +142,43 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
     }
   }
 
+  for (const stage of stages) {
+    for (const ref of stage.condition?.refs ?? []) {
+      if (ref.source.kind !== 'metric') continue;
+      const r = conditionStage(index, stage, ref.source.stage);
+      if ('error' in r) diagnostics.push(error('unknown-stage', `\${${ref.text}}: ${r.error}`, ref.loc, r.suggestion ? { suggestion: r.suggestion } : {}));
+      else if (r.stage === stage) diagnostics.push(error('cycle', `stage "${stage.id}" cannot read its own metrics in its condition`, ref.loc, { suggestion: 'a condition reads the metrics of stages that run before this one' }));
+      else addEdge(r.stage.id, stage.id, { kind: 'condition', ref });
+    }
+  }
+
   diagnostics.push(...cycleDiagnostics(graph, reasons, stages.map((s) => s.id)));
   return { graph: { graph, index, order: stages.map((s) => s.id), reasons }, diagnostics };
+}
+
+/**
+ * The one stage whose metrics a condition reference names ("monitor" in the
+ * stage's pipeline, or "pipeline:stage"), which must declare a metrics file.
+ */
+export function conditionStage(index: StageIndex, stage: Stage, name: string): { stage: Stage } | { error: string; suggestion?: string } {
+  const r = index.resolve(name, name.includes(':') ? undefined : stage.pipeline);
+  if (!r.ok) {
+    // Not in this pipeline: perhaps a stage of another one ("pipeline:stage").
+    const elsewhere = name.includes(':') || r.message.includes('did you mean') ? undefined : closest(name, [...index.byId.values()].filter((s) => s.pipeline !== stage.pipeline).map((s) => s.name));
+    const other = elsewhere === undefined ? undefined : [...index.byId.values()].find((s) => s.pipeline !== stage.pipeline && s.name === elsewhere);
+    return { error: r.message, ...(other ? { suggestion: `a stage of another pipeline is named as pipeline:stage — \${stages.${other.id}.metrics.…}` } : r.suggestion ? { suggestion: r.suggestion } : {}) };
+  }
+  if (r.ids.length > 1) return { error: `"${name}" fans out into ${r.ids.length} stages; a condition reads the metrics of one`, suggestion: `name one instance, e.g. ${r.ids[0]!.slice(r.ids[0]!.indexOf(':') + 1)}` };
+  const target = index.byId.get(r.ids[0]!)!;
+  if (!target.outs.some((o) => o.role === 'metrics' && !o.isDir)) {
+    const withMetrics = [...index.byId.values()].filter((s) => s.pipeline === stage.pipeline && s !== stage && s.outs.some((o) => o.role === 'metrics' && !o.isDir)).map((s) => s.name);
+    const hint = closest(name, withMetrics);
+    return {
+      error: `stage ${target.id} declares no metrics file${hint ? ` — did you mean "${hint}"?` : ''}`,
+      suggestion: withMetrics.length > 0 ? `stages with metrics files: ${withMetrics.join(', ')}; or list ${target.name}'s metrics file under its "metrics:"` : `list ${target.name}'s metrics file under its "metrics:"`,
+    };
+  }
+  return { stage: target };
 }
 
 function onDisk(root: string, dep: DepSpec, listing: DirListing): boolean {
@@ -228,7 +266,9 @@ function cycleDiagnostics(graph: Graph, reasons: Map<string, EdgeReason[]>, orde
           ? { message: `${to} reads "${reason.dep.path}", which ${from} outputs ("${reason.out.path}")`, location: reason.dep.loc }
           : reason.kind === 'updates'
             ? { message: `${to} reads "${reason.dep.path}", which ${from} updates`, location: reason.dep.loc }
-            : { message: `${to} needs ${from}`, location: reason.need.loc },
+            : reason.kind === 'condition'
+              ? { message: `${to}'s condition reads the metrics of ${from}`, location: reason.ref.loc }
+              : { message: `${to} needs ${from}`, location: reason.need.loc },
       );
     }
     out.push(

@@ -14,6 +14,7 @@ import type { Location } from './source.js';
 import { locate, type PathSegment, type YamlFile } from './yaml-file.js';
 import { closest } from '../util/suggest.js';
 import { checkAction } from './actions.js';
+import { parseCondition, type ParsedCondition } from './condition.js';
 
 export interface ExpandContext {
   readonly root: string;
@@ -246,7 +247,7 @@ function substituteTree(file: YamlFile, path: PathSegment[], value: unknown, sco
     if (isRecord(v)) {
       const out: Raw = {};
       for (const [k, e] of Object.entries(v)) {
-        if (p.length === 2 && p[0] === 'stages' && (k === 'matrix' || k === 'foreach')) continue;
+        if (p.length === 2 && p[0] === 'stages' && (k === 'matrix' || k === 'foreach' || k === 'if')) continue;
         out[k] = walk(e, [...p, k], isTyped || (p.length === 2 && p[0] === 'stages' && (k === 'with' || k === 'meta')));
       }
       return out;
@@ -348,7 +349,9 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
   }
 
   const params = stageParams(file, ctx, base, body, input.scope.params, diagnostics);
-  for (const use of [...input.pipelineParamUses, ...sub.params]) {
+  const parsed = input.body.if === undefined ? undefined : stageCondition(file, [...base, 'if'], input.body.if as string | boolean, input.scope);
+  if (parsed) diagnostics.push(...parsed.diagnostics);
+  for (const use of [...input.pipelineParamUses, ...sub.params, ...(parsed?.params ?? [])]) {
     params.push({ file: use.file, key: use.key, value: use.value, loc: at() });
   }
   const seenParams = new Set<string>();
@@ -396,7 +399,24 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
       mutex: Array.isArray(resources.mutex) ? (resources.mutex as string[]) : [],
     },
     ...(body.meta !== undefined ? { meta: body.meta } : {}),
+    ...(parsed?.condition ? { condition: parsed.condition } : {}),
   };
+}
+
+/** Parses a stage's `if:`, locating references and syntax errors inside its text. */
+function stageCondition(file: YamlFile, path: PathSegment[], value: string | boolean, scope: Scope): ParsedCondition {
+  const node = locate(file, path);
+  const text = String(value);
+  const raw = file.source.text.slice(node.start, node.end);
+  const at = raw.indexOf(text);
+  const span = (offset: number, length: number): Location => {
+    if (at !== -1) return file.source.at(node.start + at + offset, node.start + at + offset + length);
+    // A quoted scalar with escapes: find the reference's own text, else the whole value.
+    const piece = text.slice(offset, offset + length);
+    const i = piece.length > 1 ? raw.indexOf(piece) : -1;
+    return i === -1 ? node : file.source.at(node.start + i, node.start + i + piece.length);
+  };
+  return parseCondition(value, node, span, scope);
 }
 
 /** The stage's "params:" entries: keys of the pipeline's params, {file: [keys]} or {file: null}. */

@@ -3,6 +3,7 @@
 // (graph checks, execution) can point back into the YAML.
 import type { Location } from './source.js';
 import type { YamlFile } from './yaml-file.js';
+import type { Condition } from './condition.js';
 
 /** "pipeline:stage" or "pipeline:stage@instance". */
 export type StageId = string & { readonly __brand: 'StageId' };
@@ -76,6 +77,8 @@ export interface Stage {
   readonly retries: number;
   readonly resources: Resources;
   readonly meta?: unknown;
+  /** `if:` — when false, the stage and what needs it are skipped. */
+  readonly condition?: Condition;
 }
 
 export interface Pipeline {

@@ -3,9 +3,11 @@
 // prints them as they are. schemas/events.schema.json documents them; keep the
 // two in step (a test validates every event the end-to-end tests see).
 import type { Reason } from '../run/freshness.js';
+import type { ConditionRecord } from '../pipeline/condition.js';
 
 /** How a stage ended: "fresh" is a cache hit with nothing to do, "restored" a hit that put outputs back. */
-export type StageOutcome = 'fresh' | 'restored' | 'ran' | 'failed' | 'skipped' | 'frozen' | 'would-run' | 'would-restore';
+/** "condition-false": its `if:` (or an upstream stage's) was false, so it was skipped; not a failure. */
+export type StageOutcome = 'fresh' | 'restored' | 'ran' | 'failed' | 'skipped' | 'condition-false' | 'frozen' | 'would-run' | 'would-restore';
 
 /** A diagnostic as events and --json documents carry it (see diagnosticJson). */
 export type DiagnosticJson = Readonly<Record<string, unknown>>;
@@ -27,6 +29,8 @@ export type RunEvent =
       readonly log?: string;
       /** Failures: the pipeline file and line that declare the stage. */
       readonly definedAt?: { readonly file: string; readonly line: number };
+      /** A stage with `if:`: what its condition read and came to. */
+      readonly condition?: ConditionRecord;
     }
   | { readonly type: 'run-finished'; readonly runId: string; readonly ok: boolean; readonly counts: Readonly<Record<string, number>>; readonly durationMs: number; readonly interrupted?: string }
   | { readonly type: 'diagnostics'; readonly diagnostics: readonly DiagnosticJson[] }
@@ -94,8 +98,8 @@ export function seconds(ms: number | undefined): string {
 
 /** The run summary line: "12 stages: 3 ran, 9 fresh in 1.2s". */
 export function summaryText(e: Extract<RunEvent, { type: 'run-finished' }>): string {
-  const order = ['ran', 'restored', 'fresh', 'failed', 'skipped', 'frozen', 'would-run', 'would-restore'];
-  const parts = order.filter((k) => (e.counts[k] ?? 0) > 0).map((k) => `${e.counts[k]} ${k}`);
+  const order = ['ran', 'restored', 'fresh', 'failed', 'skipped', 'condition-false', 'frozen', 'would-run', 'would-restore'];
+  const parts = order.filter((k) => (e.counts[k] ?? 0) > 0).map((k) => `${e.counts[k]} ${k === 'condition-false' ? 'skipped by condition' : k}`);
   const total = Object.values(e.counts).reduce((a, b) => a + b, 0);
   return `${total} stage${total === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''} in ${seconds(e.durationMs)}`;
 }

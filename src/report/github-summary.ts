@@ -12,6 +12,7 @@ const STATUS: Record<string, string> = {
   fresh: '✔️ fresh (cached)',
   failed: '❌ failed',
   skipped: '⏭️ skipped',
+  'condition-false': '⏭️ skipped (if false)',
   frozen: '🧊 frozen',
   'would-run': '▶️ would run',
   'would-restore': '♻️ would restore',
@@ -50,7 +51,7 @@ export class GithubSummaryReporter implements RunReporter {
       '',
       '| stage | status | duration | why |',
       '| --- | --- | ---: | --- |',
-      ...this.stages.map((s) => `| ${cell(s.stage)} | ${STATUS[s.outcome] ?? s.outcome} | ${seconds(s.durationMs)} | ${cell(s.outcome === 'failed' || s.outcome === 'skipped' ? (s.message ?? '') : reasonsText(s.reasons))} |`),
+      ...this.stages.map((s) => `| ${cell(s.stage)} | ${STATUS[s.outcome] ?? s.outcome} | ${seconds(s.durationMs)} | ${cell(s.outcome === 'failed' || s.outcome === 'skipped' || s.outcome === 'condition-false' ? (s.message ?? '') : reasonsText(s.reasons))} |`),
       '',
     ];
     this.append(lines);

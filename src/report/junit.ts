@@ -46,7 +46,7 @@ export class JunitReporter implements RunReporter {
       '@_tests': stages.length,
       '@_failures': stages.filter((s) => s.outcome === 'failed').length,
       '@_errors': 0,
-      '@_skipped': stages.filter((s) => s.outcome === 'skipped').length,
+      '@_skipped': stages.filter((s) => s.outcome === 'skipped' || s.outcome === 'condition-false').length,
       '@_time': secs(stages.reduce((a, s) => a + (s.durationMs ?? 0), 0)),
       testcase: stages.map((s) => {
         const name = s.stage.slice(pipeline.length + 1) || s.stage;
@@ -55,7 +55,7 @@ export class JunitReporter implements RunReporter {
           const text = [...(s.tail ?? []), ...(s.log ? [`full log: ${s.log}`] : [])].join('\n');
           return { ...base, failure: { '@_message': xmlText(s.message ?? 'failed'), '@_type': 'StageFailed', '#text': xmlText(text) } };
         }
-        if (s.outcome === 'skipped') return { ...base, skipped: { '@_message': xmlText(s.message ?? 'skipped') } };
+        if (s.outcome === 'skipped' || s.outcome === 'condition-false') return { ...base, skipped: { '@_message': xmlText(s.message ?? 'skipped') } };
         return { ...base, 'system-out': { '#text': xmlText(`${s.outcome}${s.reasons.length ? `: ${s.reasons.map((r) => r.message).join('; ')}` : ''}`) } };
       }),
     }));

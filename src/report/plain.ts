@@ -129,6 +129,8 @@ export function stageFinishedText(e: Extract<RunEvent, { type: 'stage-finished' 
       return undefined;
     case 'skipped':
       return `${c.yellow('⊘')} ${e.stage}: skipped, ${e.message ?? ''}`;
+    case 'condition-false':
+      return `${c.dim('○')} ${e.stage}: skipped, ${e.message ?? reasonsText(e.reasons)}`;
     case 'would-run':
       return `${c.cyan('▶')} ${e.stage}: would run: ${reasonsText(e.reasons)}`;
     case 'would-restore':

@@ -37,6 +37,8 @@ import { actionCommand, pipelineParams } from '../actions/launch.js';
 import { updatesOf } from '../actions/registry.js';
 import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
+import { evaluateStageCondition } from './conditions.js';
+import { conditionValuesText, type ConditionRecord } from '../pipeline/condition.js';
 import type { ProjectState } from './state.js';
 
 export interface EngineOptions {
@@ -70,6 +72,8 @@ export interface StageRecord {
   params?: Record<string, Record<string, unknown>>;
   /** The numbers in its metrics outputs (file → dotted key → number). */
   metrics?: Record<string, Record<string, number>>;
+  /** A stage with `if:`: what its condition read and came to. */
+  condition?: ConditionRecord;
 }
 
 export interface RunSummary {
@@ -109,9 +113,28 @@ function freshnessContext(state: ProjectState, g: ProjectGraph, stage: Stage, ve
  * everything without targets). `planning`: nothing will be restored now, so
  * the objects a restore would use are verified here instead.
  */
-export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>, planning = false): Verdict {
+export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>, planning = false, condition?: ConditionRecord): Verdict {
   const forced = options.force && (options.forced.size === 0 || options.forced.has(stage.id));
-  return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage, planning), forced);
+  return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage, planning), forced, condition);
+}
+
+/** Why a stage whose condition is false is skipped: the condition and the values it read. */
+export function conditionFalseReason(record: ConditionRecord): Reason {
+  const values = conditionValuesText(record);
+  return { kind: 'condition', message: `condition false: if ${record.expr}${values ? ` (${values})` : ''}` };
+}
+
+/** The condition a skipped upstream stage makes its downstream skip for. */
+const skippedUpstreamReason = (id: StageId): Reason => ({ kind: 'condition', message: `upstream ${id} skipped by its condition` });
+
+/** The conditional stages' metric sources that are still to change (planning): the condition is decided after them. */
+function pendingConditionSources(g: ProjectGraph, stage: Stage, changing: ReadonlySet<StageId>): StageId[] {
+  const out: StageId[] = [];
+  for (const pred of g.graph.predecessors(stage.id) ?? []) {
+    if (!changing.has(pred as StageId)) continue;
+    if ((g.reasons.get(edgeKey(pred, stage.id)) ?? []).some((r) => r.kind === 'condition')) out.push(pred as StageId);
+  }
+  return out;
 }
 
 /**
@@ -122,9 +145,34 @@ export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, optio
 export function plan(state: ProjectState, g: ProjectGraph, selected: readonly StageId[], options: Pick<EngineOptions, 'force' | 'forced'>): StageRecord[] {
   const chosen = new Set(selected);
   const changing = new Set<StageId>();
-  return selected.map((id) => {
+  const skipping = new Set<StageId>();
+  return selected.map((id): StageRecord => {
     const stage = g.index.byId.get(id)!;
-    const verdict = decide(state, g, stage, options, true);
+    const skippedUp = (g.graph.predecessors(id) ?? []).find((p) => skipping.has(p as StageId)) as StageId | undefined;
+    if (skippedUp) {
+      skipping.add(id);
+      return { id, outcome: 'condition-false', reasons: [skippedUpstreamReason(skippedUp)] };
+    }
+    let condition: ConditionRecord | undefined;
+    if (stage.condition && !stage.frozen) {
+      const pending = pendingConditionSources(g, stage, changing);
+      if (pending.length > 0) {
+        // Decided once those have run: it may run (and so may its downstream).
+        changing.add(id);
+        return { id, outcome: 'would-run', reasons: [{ kind: 'condition', message: `if ${stage.condition.text}: decided after ${pending.join(', ')} ${pending.length > 1 ? 'run' : 'runs'}` }] };
+      }
+      const c = evaluateStageCondition(g, state.ws, state.guard, stage);
+      if ('error' in c) {
+        changing.add(id);
+        return { id, outcome: 'would-run', reasons: [{ kind: 'condition', message: c.error }] };
+      }
+      if (!c.record.result) {
+        skipping.add(id);
+        return { id, outcome: 'condition-false', reasons: [conditionFalseReason(c.record)], condition: c.record };
+      }
+      condition = c.record;
+    }
+    const verdict = decide(state, g, stage, options, true, condition);
     const ups = (g.graph.predecessors(id) ?? []).filter((p) => chosen.has(p as StageId) && changing.has(p as StageId));
     const upstream: Reason[] = ups.map((u) => ({ kind: 'upstream', message: `upstream ${u} is stale` }));
     switch (verdict.action) {
@@ -154,11 +202,24 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
  */
 export function staleAgainstLocks(state: ProjectState, g: ProjectGraph, selected: readonly StageId[]): StageRecord[] {
   const stale: StageRecord[] = [];
+  const skipping = new Set<StageId>();
   for (const id of selected) {
     const stage = g.index.byId.get(id)!;
     if (stage.frozen) continue;
-    const record = keyRecord(stage, state.ws);
+    // Downstream of a skipped stage: skipped too, its lock entry left as it was.
+    if ((g.graph.predecessors(id) ?? []).some((p) => skipping.has(p as StageId))) {
+      skipping.add(id);
+      continue;
+    }
     const entry = state.locks.get(stage);
+    // A condition is judged on the metrics in the workspace, or (a fresh clone without them) on the values the lock recorded.
+    let condition: ConditionRecord | undefined;
+    if (stage.condition) {
+      const c = evaluateStageCondition(g, state.ws, state.guard, stage);
+      condition = 'record' in c ? c.record : entry?.if;
+      if (condition && !condition.result) skipping.add(id);
+    }
+    const record = keyRecord(stage, state.ws, condition);
     if (!entry || entry.key !== stageKey(record)) {
       const reasons = entry ? explain(recordOfLock(entry, record.outs), record, freshnessContext(state, g, stage)) : [{ kind: 'never-run', message: 'never run' }];
       stale.push({ id, outcome: 'would-run', reasons: reasons.length > 0 ? reasons : [{ kind: 'format', message: 'key format changed' }] });
@@ -335,7 +396,7 @@ export class Engine {
       const values = readMetricsFile(this.state.ws.abs(out.path));
       if (values) metrics[out.path] = values;
     }
-    return { ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}), ...(Object.keys(metrics).length > 0 ? { metrics } : {}) };
+    return { ...(Object.keys(record.params).length > 0 ? { params: record.params } : {}), ...(Object.keys(metrics).length > 0 ? { metrics } : {}), ...(record.if ? { condition: record.if } : {}) };
   }
 
   private emit(e: RunEvent): void {
@@ -359,6 +420,7 @@ export class Engine {
       ...(tail ? { tail } : {}),
       ...(log ? { log } : {}),
       ...(outcome === 'failed' ? { definedAt: this.definedAt(id) } : {}),
+      ...(rest.condition ? { condition: rest.condition } : {}),
     });
   }
 
@@ -421,7 +483,11 @@ export class Engine {
         const failed = outcome === 'failed' || outcome === 'skipped';
         for (const next of within(this.g.graph.successors(id))) {
           if (this.records.has(next)) continue;
-          if (failed) {
+          if (outcome === 'condition-false') {
+            const reason = skippedUpstreamReason(id);
+            this.finish(next, 'condition-false', [reason], { message: reason.message });
+            todo.push(next);
+          } else if (failed) {
             const why = `upstream ${id} ${outcome}`;
             this.finish(next, 'skipped', [{ kind: 'upstream', message: why }], { message: why });
             todo.push(next);
@@ -443,7 +509,23 @@ export class Engine {
     for (;;) {
       while (ready.length > 0 && !this.stopping) {
         const stage = this.stage(ready.shift()!);
-        let verdict = this.decide(stage);
+        let condition: ConditionRecord | undefined;
+        if (stage.condition && !stage.frozen) {
+          const c = evaluateStageCondition(this.g, this.state.ws, this.state.guard, stage);
+          if ('error' in c) {
+            this.finish(stage.id, 'failed', [{ kind: 'condition', message: c.error }], { message: c.error });
+            this.stopIfNeeded();
+            settled(stage.id);
+            continue;
+          }
+          if (!c.record.result) {
+            this.skipByCondition(stage, c.record);
+            settled(stage.id);
+            continue;
+          }
+          condition = c.record;
+        }
+        let verdict = this.decide(stage, condition);
         if (verdict.action !== 'run') {
           const fallback = this.settleWithoutRunning(stage, verdict);
           if (!fallback) {
@@ -514,8 +596,21 @@ export class Engine {
     return { runId: this.runId, ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages };
   }
 
-  private decide(stage: Stage): Verdict {
-    return decide(this.state, this.g, stage, this.options);
+  private decide(stage: Stage, condition?: ConditionRecord): Verdict {
+    return decide(this.state, this.g, stage, this.options, false, condition);
+  }
+
+  /**
+   * A stage whose condition is false: nothing runs, and the lock records the
+   * skip (its key covers the values the condition read, so an unchanged skip
+   * writes nothing). Outputs of an earlier run stay where they are.
+   */
+  private skipByCondition(stage: Stage, condition: ConditionRecord): void {
+    const record = keyRecord(stage, this.state.ws, condition);
+    const key = stageKey(record);
+    if (this.state.locks.get(stage)?.key !== key) this.state.locks.set(stage, lockEntryOf(key, record, {}), true);
+    const reason = conditionFalseReason(condition);
+    this.finish(stage.id, 'condition-false', [reason], { key, message: reason.message, condition, ...this.provenance(stage, record, false) });
   }
 
   /** Settles a stage that needs no command; returns a run verdict when a restore turns out impossible. */

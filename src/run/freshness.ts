@@ -10,9 +10,10 @@ import type { CacheStore } from '../cache/store.js';
 import type { Workspace } from '../cache/workspace.js';
 import { updatesOf } from '../actions/registry.js';
 import type { Stage, StageId } from '../pipeline/model.js';
+import { conditionValuesText, type ConditionRecord } from '../pipeline/condition.js';
 
 export interface Reason {
-  /** never-run | cmd | action | dep | param | env | wdir | outs | output-missing | output-modified | always-run | forced | upstream | format */
+  /** never-run | cmd | action | dep | param | env | wdir | condition | outs | output-missing | output-modified | always-run | forced | upstream | format */
   readonly kind: string;
   readonly message: string;
 }
@@ -122,7 +123,21 @@ export function explain(before: KeyRecord, now: KeyRecord, ctx: FreshnessContext
     for (const n of names) if (before.env[n] !== now.env[n]) reasons.push({ kind: 'env', message: `env ${n} changed` });
   }
   if (before.wdir !== now.wdir) reasons.push({ kind: 'wdir', message: `wdir: ${before.wdir} → ${now.wdir}` });
+  reasons.push(...conditionChanges(before.if, now.if));
   if (canonicalJson(Object.keys(before.outs).sort()) !== canonicalJson(Object.keys(now.outs).sort())) reasons.push({ kind: 'outs', message: 'outputs changed' });
+  return reasons;
+}
+
+/** How a condition's record changed: it became true, or a metric it read changed (params are reported as params). */
+function conditionChanges(before: ConditionRecord | undefined, now: ConditionRecord | undefined): Reason[] {
+  if (!before || !now) return before === now ? [] : [{ kind: 'condition', message: now ? `condition added: if ${now.expr}` : 'condition removed' }];
+  if (before.expr !== now.expr) return [{ kind: 'condition', message: `condition changed: if ${before.expr} → if ${now.expr}` }];
+  if (!before.result && now.result) return [{ kind: 'condition', message: `condition now true (skipped before): ${conditionValuesText(now)}` }];
+  const reasons: Reason[] = [];
+  for (const key of Object.keys(now.values)) {
+    if (!key.startsWith('stages.')) continue;
+    if (canonicalJson(before.values[key]) !== canonicalJson(now.values[key])) reasons.push({ kind: 'condition', message: `condition value ${key}: ${short(before.values[key])} → ${short(now.values[key])}` });
+  }
   return reasons;
 }
 
@@ -154,9 +169,9 @@ export function declaresOutputs(outs: Readonly<Record<string, LockOut>>, declare
   return recorded.length === Object.keys(declared).length && recorded.every((p) => Object.hasOwn(declared, p));
 }
 
-export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: FreshnessContext, force: boolean): Verdict {
+export function evaluate(stage: Stage, entry: LockEntry | undefined, ctx: FreshnessContext, force: boolean, condition?: ConditionRecord): Verdict {
   if (stage.frozen) return { action: 'frozen', reasons: [{ kind: 'frozen', message: 'frozen' }] };
-  const record = keyRecord(stage, ctx.ws);
+  const record = keyRecord(stage, ctx.ws, condition);
   const key = stageKey(record);
   if (force) return { action: 'run', key, record, reasons: [{ kind: 'forced', message: 'forced' }] };
   if (stage.alwaysRun) return { action: 'run', key, record, reasons: [{ kind: 'always-run', message: 'always runs' }] };

@@ -34,16 +34,24 @@ function byPipeline(sel: Selection): Map<string, StageId[]> {
   return out;
 }
 
+/** An edge that exists only because a condition reads the upstream's metrics (drawn dashed). */
+function conditionOnly(g: ProjectGraph, from: StageId, to: StageId): boolean {
+  return g.reasons.get(edgeKey(from, to))!.every((r) => r.kind === 'condition');
+}
+
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export function renderDot(sel: Selection): string {
   const lines = ['digraph mlpipe {', '  rankdir=TB;', '  node [shape=box, style=rounded];'];
   for (const [pipeline, ids] of byPipeline(sel)) {
     lines.push(`  subgraph ${quote(`cluster_${pipeline}`)} {`, `    label=${quote(pipeline)};`);
-    for (const id of ids) lines.push(`    ${quote(id)} [label=${quote(stage(sel.g, id).name)}];`);
+    for (const id of ids) {
+      const s = stage(sel.g, id);
+      lines.push(`    ${quote(id)} [label=${quote(s.condition ? `${s.name}\nif ${s.condition.text}` : s.name)}];`);
+    }
     lines.push('  }');
   }
-  for (const [a, b] of edges(sel)) lines.push(`  ${quote(a)} -> ${quote(b)};`);
+  for (const [a, b] of edges(sel)) lines.push(`  ${quote(a)} -> ${quote(b)}${conditionOnly(sel.g, a, b) ? ' [style=dashed, label="if"]' : ''};`);
   lines.push('}');
   return lines.join('\n');
 }
@@ -54,10 +62,13 @@ export function renderMermaid(sel: Selection): string {
   const lines = ['flowchart TD'];
   for (const [pipeline, ids] of byPipeline(sel)) {
     lines.push(`  subgraph ${pipeline.replace(/[^A-Za-z0-9_]/g, '_')}[${text(pipeline)}]`);
-    for (const id of ids) lines.push(`    ${nodeId.get(id)}[${text(stage(sel.g, id).name)}]`);
+    for (const id of ids) {
+      const s = stage(sel.g, id);
+      lines.push(`    ${nodeId.get(id)}[${text(s.condition ? `${s.name}<br/>if ${s.condition.text}` : s.name)}]`);
+    }
     lines.push('  end');
   }
-  for (const [a, b] of edges(sel)) lines.push(`  ${nodeId.get(a)} --> ${nodeId.get(b)}`);
+  for (const [a, b] of edges(sel)) lines.push(`  ${nodeId.get(a)} ${conditionOnly(sel.g, a, b) ? '-. if .->' : '-->'} ${nodeId.get(b)}`);
   return lines.join('\n');
 }
 
@@ -79,6 +90,7 @@ export function dagJson(sel: Selection): unknown {
         deps: s.deps.map((d) => d.path),
         outs: s.outs.map((o) => ({ path: o.path, role: o.role, cache: o.cache, persist: o.persist })),
         params: s.params.map((p) => ({ file: p.file, key: p.key })),
+        ...(s.condition ? { if: s.condition.text } : {}),
         file: s.loc.file.path,
         line: pos.line,
       };
@@ -86,7 +98,7 @@ export function dagJson(sel: Selection): unknown {
     edges: edges(sel).map(([from, to]) => ({
       from,
       to,
-      via: g.reasons.get(edgeKey(from, to))!.map((r) => (r.kind === 'path' ? { dep: r.dep.path, out: r.out.path } : r.kind === 'updates' ? { dep: r.dep.path, updates: true } : { needs: r.need.value })),
+      via: g.reasons.get(edgeKey(from, to))!.map((r) => (r.kind === 'path' ? { dep: r.dep.path, out: r.out.path } : r.kind === 'updates' ? { dep: r.dep.path, updates: true } : r.kind === 'condition' ? { condition: r.ref.text } : { needs: r.need.value })),
     })),
   };
 }
@@ -96,7 +108,11 @@ export function renderDag(format: DagFormat, sel: Selection): string {
     case 'ascii': {
       const many = new Set(sel.ids.map((id) => stage(sel.g, id).pipeline)).size > 1;
       return renderAscii(
-        sel.ids.map((id) => ({ id, label: many ? id : stage(sel.g, id).name })),
+        sel.ids.map((id) => {
+          const s = stage(sel.g, id);
+          const label = many ? id : s.name;
+          return { id, label: s.condition ? `${label}  (if ${s.condition.text})` : label };
+        }),
         sel.g.graph,
       );
     }
