@@ -134,7 +134,7 @@ describe('if: conditions', () => {
       ['${loop.treshold} > 0.3', /loop.yaml:7:9: error: "loop" has no key "treshold" — did you mean "threshold"\?/],
       ['${loop.threshold} + 1', /error: the condition is a number, not true or false/],
       ['${loop.threshold} > "high"', /error: ">" compares two numbers or two strings, but \$\{loop.threshold\} is a number and "high" is a string/],
-      ['${stages.monitor.metrics.drift_share} > 0.3 &&', /loop.yaml:7:51: error: cannot parse the condition: Expected expression after &&/],
+      ['${stages.monitor.metrics.drift_share} > 0.3 &&', /loop.yaml:7:54: error: cannot parse the condition: Expected expression after &&/],
       ['threshold > 1', /error: "threshold" is not something a condition can read[\s\S]*suggestion: write \$\{threshold\}/],
       ['process.exit(1)', /error: function calls cannot be used in a condition/],
     ];
