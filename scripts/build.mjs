@@ -52,7 +52,7 @@ esbuild.buildSync({
   // TensorFlow.js finds its WebAssembly binaries and native addon beside its
   // own files: it is loaded from node_modules, never bundled.
   // vega/vega-lite (the report's charts) are large and loaded only by mlpipe/report.
-  external: ['@tensorflow/*', 'vega', 'vega-lite'],
+  external: ['@tensorflow/*', 'vega', 'vega-lite', 'onnxruntime-node'],
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -17,6 +17,10 @@ import { readTable } from '../ml/table.js';
 import { loadTf, type Tf } from '../ml/tf.js';
 import { fitModel, prepareData, type TrainInputs } from './train.js';
 import { ActionError } from './errors.js';
+import type { ActionContext } from './launch.js';
+import { initHashing, hashFile } from '../cache/hash.js';
+import { fetchModelDir } from '../registry/model-store.js';
+import { flavorOf, parseRef, readModel, refText, RegistryError, resolveRef, type ModelVersion } from '../registry/registry.js';
 
 export interface EvaluateInputs {
   readonly model?: string;
@@ -25,6 +29,7 @@ export interface EvaluateInputs {
   readonly train?: Record<string, unknown>;
   readonly metrics: string;
   readonly thresholds?: Record<string, string>;
+  readonly compare_to?: string;
 }
 
 /** The model's metrics on encoded data. */
@@ -69,11 +74,41 @@ async function crossValidate(tf: Tf, inputs: EvaluateInputs, log: (line: string)
   return summary;
 }
 
-export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
+/**
+ * compare_to: the registered champion scored on the same rows (its own
+ * preprocessing applied to them), or null when there is no such version yet.
+ */
+async function scoreChampion(tf: Tf, inputs: EvaluateInputs, root: string, log: (line: string) => void): Promise<Record<string, unknown> | null> {
+  const ref = parseRef(inputs.compare_to!);
+  if (!ref) throw new ActionError(`compare_to "${inputs.compare_to}" is not a model reference: write <model>@<alias> or <model>:<version>`);
+  let version: ModelVersion;
+  try {
+    const record = readModel(root, ref.name);
+    if (!record || (ref.alias !== undefined && !(ref.alias in record.aliases))) {
+      log(`no champion yet: ${refText(ref)} does not exist, so the challenger has nothing to beat`);
+      return null;
+    }
+    version = resolveRef(record, ref);
+    if (flavorOf(version) !== 'tfjs') throw new ActionError(`compare_to ${refText(ref)} is ${ref.name}:${version.version}, a ${flavorOf(version)} model: mlpipe/evaluate scores tfjs models; score both in your own evaluation and give register's promote that metrics file`);
+    const dir = await fetchModelDir(root, ref.name, version);
+    const { model, pre } = await loadModel(tf, dir);
+    const encoded = encode(pre, readTable(inputs.data!), inputs.data!);
+    const scores = await score(tf, model, pre, encoded);
+    model.dispose();
+    const numbers = Object.fromEntries(Object.entries(scores).filter(([k, v]) => typeof v === 'number' && k !== 'rows'));
+    return { model: ref.name, ...(ref.alias !== undefined ? { alias: ref.alias } : {}), version: version.version, hash: version.hash, rows: scores.rows, ...numbers };
+  } catch (e) {
+    if (e instanceof RegistryError) throw new ActionError(`compare_to ${refText(ref)}: ${e.message}${e.suggestion ? ` — ${e.suggestion}` : ''}`);
+    throw e;
+  }
+}
+
+export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log: (line: string) => void, context?: ActionContext): Promise<void> {
   const tf = await loadTf(backend);
   let scores: Record<string, unknown>;
   let what: string;
   if (inputs.folds) {
+    if (inputs.compare_to !== undefined) throw new ActionError('compare_to scores a registered model on the rows of data: use it with model and data, not with folds');
     scores = await crossValidate(tf, inputs, log);
     what = `${scores.folds}-fold cross-validation (mean)`;
   } else {
@@ -83,6 +118,16 @@ export async function evaluate(inputs: EvaluateInputs, backend: BackendName, log
     scores = await score(tf, model, pre, encoded);
     model.dispose();
     what = inputs.data!;
+    await initHashing();
+    scores.data = { path: inputs.data!, hash: hashFile(inputs.data!).hash };
+    if (inputs.compare_to !== undefined) {
+      const champion = await scoreChampion(tf, inputs, context?.root ?? process.cwd(), log);
+      scores.champion = champion;
+      if (champion) {
+        const shown = Object.keys(champion).filter((k) => typeof scores[k] === 'number' && typeof champion[k] === 'number' && k !== 'rows' && k !== 'version');
+        log(`challenger vs champion ${String(champion.model)}:${String(champion.version)} on the same ${String(champion.rows)} rows: ${shown.map((k) => `${k} ${scores[k]} vs ${champion[k]}`).join(', ')}`);
+      }
+    }
   }
   scores.backend = backend;
   writeOutput(inputs.metrics, `${JSON.stringify(scores, null, 2)}\n`);

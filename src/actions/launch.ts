@@ -25,6 +25,8 @@ export interface ActionContext {
   readonly params: Readonly<Record<string, unknown>>;
   /** Deps another stage produced (as declared, e.g. "models/iris/"): that stage's id and the key of its lock entry. */
   readonly upstream: Readonly<Record<string, { readonly stage: string; readonly key: string }>>;
+  /** mlpipe/register: what runs write (every stage output and lock file), which do not make the working tree "dirty". */
+  readonly generated?: readonly string[];
 }
 
 /** The param values a pipeline's stages use, by dotted key (a whole-file param by file name). */
@@ -35,11 +37,19 @@ export function pipelineParams(stages: Iterable<Stage>): Record<string, unknown>
 }
 
 /** The shell command that runs the stage's action; its spec is written to `specFile`. */
-export function actionCommand(stage: Stage, specFile: string, root: string, params: ActionContext['params'], upstream: ActionContext['upstream']): string {
+export function actionCommand(stage: Stage, specFile: string, root: string, params: ActionContext['params'], upstream: ActionContext['upstream'], generated?: () => readonly string[]): string {
   const action = actionFor(stage.uses!.value);
   const backend = action?.ml ? mlBackend() : undefined;
   const file = stage.loc.file.absPath;
-  const context: ActionContext = { root, pipeline: relative(root, file).split('\\').join('/'), lock: relative(root, lockPathFor(file)).split('\\').join('/'), stage: stage.name, params, upstream };
+  const context: ActionContext = {
+    root,
+    pipeline: relative(root, file).split('\\').join('/'),
+    lock: relative(root, lockPathFor(file)).split('\\').join('/'),
+    stage: stage.name,
+    params,
+    upstream,
+    ...(action?.name === 'register' && generated ? { generated: generated() } : {}),
+  };
   writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, context, ...(backend ? { backend } : {}) })}\n`);
   return `exec ${quote(process.execPath)} ${quote(bundledScript('action-runner'))} ${quote(specFile)}`;
 }

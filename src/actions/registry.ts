@@ -53,9 +53,9 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 3 },
-  register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 1, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },
+  register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 2, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },
   package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
   monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 2 },
   report: { validate: validateReport, reads: ['metrics', 'evaluation', 'history', 'monitor', 'registry'], writes: ['out'], ml: false, version: 2 },
-  evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 1, modes: [['model', 'data'], ['folds', 'train']] },
+  evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 2, modes: [['model', 'data'], ['folds', 'train']] },
 };

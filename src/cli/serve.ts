@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { chooseBackend } from '../ml/backend.js';
 import { signatureOf } from '../ml/signature.js';
 import { fetchModelDir } from '../registry/model-store.js';
-import { aliasesOf, parseRef, refText, RegistryError, requireModel, resolveRef, retiredMessage } from '../registry/registry.js';
+import { aliasesOf, flavorOf, parseRef, refText, RegistryError, requireModel, resolveRef, retiredMessage, type Flavor } from '../registry/registry.js';
+import type { Signature } from '../ml/signature.js';
+import type { InputTable } from '../ml/predict.js';
 import { mlpipeVersion, packageVersion } from '../util/version.js';
 import { EXIT, type CliContext } from './context.js';
 
@@ -34,9 +36,13 @@ function bytes(text: string): number | undefined {
   return Math.floor(Number(m[1]) * scale);
 }
 
-/** The directory with the model's files and what /version says about it. */
-async function locate(root: string | undefined, cwd: string, text: string): Promise<{ dir: string; info: Record<string, unknown>; label: string }> {
+/** Flavors mlpipe serve can serve. */
+const SERVED: readonly Flavor[] = ['tfjs', 'onnx'];
+
+/** The model's files (a directory, or an ONNX file), its flavor and what /version says about it. */
+async function locate(root: string | undefined, cwd: string, text: string): Promise<{ dir: string; flavor: Flavor; info: Record<string, unknown>; label: string }> {
   const asDir = resolve(cwd, text);
+  if ((text.endsWith('.onnx') && existsSync(asDir)) || existsSync(join(asDir, 'model.onnx'))) return { dir: asDir, flavor: 'onnx', info: { path: text }, label: text };
   if (existsSync(join(asDir, 'model.json'))) {
     let meta: Record<string, unknown> = {};
     try {
@@ -44,10 +50,10 @@ async function locate(root: string | undefined, cwd: string, text: string): Prom
     } catch (e) {
       throw new RegistryError(`${join(text, 'metadata.json')} is not valid JSON: ${(e as Error).message}`, 'package the model again with mlpipe/package');
     }
-    return { dir: asDir, info: { path: text, ...(meta.name ? { name: meta.name, version: meta.version, hash: meta.model_hash } : {}) }, label: text };
+    return { dir: asDir, flavor: 'tfjs', info: { path: text, ...(meta.name ? { name: meta.name, version: meta.version, hash: meta.model_hash } : {}) }, label: text };
   }
   const ref = parseRef(text);
-  if (!ref) throw new RegistryError(`"${text}" is neither a model directory (with model.json) nor a registry reference`, 'write NAME, NAME@ALIAS or NAME:VERSION (e.g. iris@production), or the directory mlpipe/package wrote');
+  if (!ref) throw new RegistryError(`"${text}" is neither a model directory (with model.json or model.onnx), an .onnx file, nor a registry reference`, 'write NAME, NAME@ALIAS, NAME:VERSION or models:/NAME@ALIAS (e.g. iris@production), or the directory mlpipe/package wrote');
   if (!root) throw new RegistryError(`no mlpipe project here to look "${text}" up in`, 'run in the project directory, or pass -C DIR');
   const record = requireModel(root, ref.name);
   const v = resolveRef(record, ref);
@@ -55,9 +61,16 @@ async function locate(root: string | undefined, cwd: string, text: string): Prom
     const what = ref.version !== undefined ? retiredMessage(ref.name, v) : `${refText(ref)} → ${ref.name}:${v.version}, which is retired (${v.retired.at.slice(0, 10)}: ${v.retired.reason})`;
     throw new RegistryError(`${what}; nothing serves a retired version`, `promote a live version instead: mlpipe models promote ${ref.name}:VERSION ${ref.alias ?? 'production'} (see mlpipe models list ${ref.name})`);
   }
+  const flavor = flavorOf(v);
+  if (!SERVED.includes(flavor)) {
+    throw new RegistryError(
+      `${ref.name}:${v.version} is a ${flavor} model (${v.source}): mlpipe serve serves ${SERVED.join(' and ')} models`,
+      flavor === 'sklearn' || flavor === 'pytorch' ? `export it to ONNX (${flavor === 'sklearn' ? 'skl2onnx' : 'torch.onnx.export'}) and register that with flavor: onnx, or serve it with its own tools (mlflow models serve)` : 'register an ONNX or TensorFlow.js export of it',
+    );
+  }
   const dir = await fetchModelDir(root, ref.name, v);
   const aliases = aliasesOf(record, v.version);
-  return { dir, info: { name: ref.name, version: v.version, aliases, hash: v.hash }, label: `${ref.name}:${v.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}` };
+  return { dir, flavor, info: { name: ref.name, version: v.version, aliases, hash: v.hash, flavor }, label: `${ref.name}:${v.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}` };
 }
 
 export async function runServe(ctx: CliContext, model: string, options: ServeOptions): Promise<number> {
@@ -86,20 +99,27 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
     throw e;
   }
 
-  const { loadTf } = await import('../ml/tf.js');
-  const { Predictor } = await import('../ml/predict.js');
   const { ActionError } = await import('../actions/errors.js');
-  let predictor: Awaited<ReturnType<typeof Predictor.load>>;
-  const tf = await loadTf(backend.backend);
+  let served: { signature: Signature; predict: (t: InputTable) => Promise<(string | number)[]>; runtime: Record<string, unknown> };
   try {
-    predictor = await Predictor.load(tf, located.dir);
+    if (located.flavor === 'onnx') {
+      const { loadOnnxModel } = await import('../ml/onnx-model.js');
+      const m = await loadOnnxModel(located.dir);
+      served = { signature: m.signature, predict: (t) => m.predict(t), runtime: { onnxruntime: packageVersion('onnxruntime-node'), ...m.info } };
+    } else {
+      const { loadTf } = await import('../ml/tf.js');
+      const { Predictor } = await import('../ml/predict.js');
+      const tf = await loadTf(backend.backend);
+      const predictor = await Predictor.load(tf, located.dir);
+      // The signature follows from the preprocessing saved with the model (a
+      // package's signature.json is the same, written for other consumers).
+      served = { signature: signatureOf(predictor.pre), predict: (t) => predictor.predict(t), runtime: { tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend } };
+    }
   } catch (e) {
     if (e instanceof ActionError) return fail(e.message);
     throw e;
   }
-  // The signature follows from the preprocessing saved with the model (a
-  // package's signature.json is the same, written for other consumers).
-  const signature = signatureOf(predictor.pre);
+  const signature = served.signature;
 
   // The request log is opened now, so that a bad path is an error before anything listens.
   let logFd: number | undefined;
@@ -114,7 +134,7 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
   log?.on('error', (e) => ctx.log(`mlpipe serve: the request log ${options.log} could not be written: ${e.message}`));
   const { buildApp } = await import('../serve/app.js');
   const { app } = buildApp(
-    { signature, info: { mlpipe: mlpipeVersion(), tfjs: packageVersion('@tensorflow/tfjs-core'), backend: backend.backend, ...located.info }, predict: (t) => predictor.predict(t) },
+    { signature, info: { mlpipe: mlpipeVersion(), ...served.runtime, ...located.info }, predict: served.predict },
     {
       bodyLimit,
       maxRows,
@@ -136,7 +156,8 @@ export async function runServe(ctx: CliContext, model: string, options: ServeOpt
   } catch (e) {
     return fail(`cannot listen on ${options.host ?? '127.0.0.1'}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'another server uses that port: pick another with --port (0 picks a free one)' : undefined);
   }
-  ctx.log(`serving ${located.label} on ${address} (TensorFlow.js ${backend.backend}; POST /invocations, GET /ping /health /version /metrics)`);
+  const runtime = located.flavor === 'onnx' ? 'ONNX Runtime' : `TensorFlow.js ${backend.backend}`;
+  ctx.log(`serving ${located.label} on ${address} (${runtime}; columns ${signature.inputs.map((c) => `${c.name} (${c.type})`).join(', ')}; POST /invocations, GET /ping /health /version /metrics)`);
   if (ctx.json) ctx.out(JSON.stringify({ event: 'listening', url: address, model: located.info }));
 
   const signal = await new Promise<NodeJS.Signals>((done) => {

@@ -12,6 +12,7 @@ import { DirListing, isInside } from '../pipeline/paths.js';
 import { updatesOf } from '../actions/registry.js';
 import { closest } from '../util/suggest.js';
 import { PathIndex } from './path-index.js';
+import { checkModelRefs } from './model-refs.js';
 import { StageIndex } from './stage-index.js';
 
 export type EdgeReason =
@@ -153,6 +154,7 @@ export function buildGraph(root: string, pipelines: readonly Pipeline[], listing
   }
 
   diagnostics.push(...cycleDiagnostics(graph, reasons, stages.map((s) => s.id)));
+  diagnostics.push(...checkModelRefs(root, pipelines));
   return { graph: { graph, index, order: stages.map((s) => s.id), reasons }, diagnostics };
 }
 

@@ -33,12 +33,37 @@ export interface Retirement {
   readonly reason: string;
 }
 
+export const FLAVORS = ['tfjs', 'onnx', 'sklearn', 'pytorch', 'custom'] as const;
+export type Flavor = (typeof FLAVORS)[number];
+
+/** The champion/challenger decision recorded with a version (register's promote). */
+export interface Promotion {
+  readonly alias: string;
+  readonly metric: string;
+  readonly goal: 'maximize' | 'minimize';
+  readonly min_delta?: number;
+  readonly challenger: number;
+  /** The version behind the alias when the decision was made, and its score; null: there was none. */
+  readonly champion: { readonly version: number; readonly value: number; readonly source?: 'evaluation' | 'registry' } | null;
+  /** The rows both were scored on. */
+  readonly data?: { readonly path: string; readonly hash: string };
+  readonly decision: 'promoted' | 'kept';
+  readonly reason: string;
+}
+
 export interface ModelVersion {
   readonly version: number;
-  /** Content hash of the model directory (the same hash lock files record for it). */
+  /** Content hash of the model directory or file (the same hash lock files record for it). */
   readonly hash: string;
+  /** What kind of model the bytes are; absent means tfjs (mlpipe/train or mlpipe/package). */
+  readonly flavor?: Flavor;
+  /** The model is one file, not a directory. */
+  readonly file?: true;
   readonly registered_at: string;
   readonly commit?: string;
+  /** The working tree had uncommitted changes when the version was registered; which paths. */
+  readonly dirty?: boolean;
+  readonly changed?: readonly string[];
   readonly pipeline?: string;
   readonly stage?: string;
   readonly lock?: string;
@@ -48,8 +73,11 @@ export interface ModelVersion {
   readonly produced_by?: { readonly stage: string; readonly key: string };
   readonly metrics?: Readonly<Record<string, number>>;
   readonly params?: Readonly<Record<string, unknown>>;
+  readonly promotion?: Promotion;
   readonly retired?: Retirement;
 }
+
+export const flavorOf = (v: ModelVersion): Flavor => v.flavor ?? 'tfjs';
 
 export interface ModelRecord {
   readonly name: string;
@@ -93,7 +121,7 @@ const HEADER = (name: string) =>
 /** The file's text for a record: fixed field order, aliases sorted, versions in order. */
 function registryText(record: ModelRecord): string {
   const aliases = Object.fromEntries(Object.entries(record.aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const order: (keyof ModelVersion)[] = ['version', 'hash', 'registered_at', 'commit', 'pipeline', 'stage', 'lock', 'source', 'produced_by', 'metrics', 'params', 'retired'];
+  const order: (keyof ModelVersion)[] = ['version', 'hash', 'flavor', 'file', 'registered_at', 'commit', 'dirty', 'changed', 'pipeline', 'stage', 'lock', 'source', 'produced_by', 'metrics', 'params', 'promotion', 'retired'];
   const versions = record.versions.map((v) => Object.fromEntries(order.filter((k) => v[k] !== undefined).map((k) => [k, v[k]])));
   return HEADER(record.name) + stringify({ name: record.name, aliases, versions }, { lineWidth: 0, sortMapEntries: false });
 }
@@ -198,6 +226,9 @@ export interface ModelRef {
 }
 
 export function parseRef(text: string): ModelRef | undefined {
+  // MLflow's model URIs: models:/iris@production, models:/iris/3.
+  const uri = /^models:\/([a-z0-9][a-z0-9._-]*)(?:@([a-z][a-z0-9._-]*)|\/(\d+))?$/.exec(text);
+  if (uri) return uri[2] !== undefined ? { name: uri[1]!, alias: uri[2] } : uri[3] !== undefined ? { name: uri[1]!, version: Number(uri[3]) } : { name: uri[1]! };
   const m = /^([a-z0-9][a-z0-9._-]*?)(?:([@:])(.+))?$/.exec(text);
   if (!m) return undefined;
   const [, name, sep, rest] = m;
@@ -277,4 +308,36 @@ export function withRetired(record: ModelRecord, version: ModelVersion, reason: 
     ...record,
     versions: record.versions.map((x) => (x.version === version.version ? { ...x, retired: { at, reason } } : x)),
   };
+}
+
+/** register's retire: which versions a policy retires. */
+export interface RetirePolicy {
+  /** Keep the newest N versions whatever they hold. */
+  readonly keep_last?: number;
+  /** Milliseconds: versions registered longer ago than this. */
+  readonly older_than_ms?: number;
+  /** As written, for the reason recorded. */
+  readonly older_than?: string;
+}
+
+/**
+ * Retires, by policy, versions that hold no alias and are not retired yet: older
+ * than the newest `keep_last`, and (when both are given) registered longer ago
+ * than `older_than`. Returns the new record and the versions retired.
+ */
+export function withRetirementPolicy(record: ModelRecord, policy: RetirePolicy, now: Date): { record: ModelRecord; retired: ModelVersion[] } {
+  const held = new Set(Object.values(record.aliases));
+  const newest = [...record.versions].sort((a, b) => b.version - a.version);
+  const kept = new Set(policy.keep_last === undefined ? [] : newest.slice(0, policy.keep_last).map((v) => v.version));
+  const retire = record.versions.filter((v) => {
+    if (v.retired || held.has(v.version)) return false;
+    const outsideLast = policy.keep_last === undefined || !kept.has(v.version);
+    const old = policy.older_than_ms === undefined || now.getTime() - Date.parse(v.registered_at) > policy.older_than_ms;
+    return outsideLast && old;
+  });
+  if (retire.length === 0) return { record, retired: [] };
+  const why = [policy.keep_last !== undefined ? `not among the last ${policy.keep_last} versions` : '', policy.older_than !== undefined ? `registered more than ${policy.older_than} ago` : ''].filter(Boolean).join(' and ');
+  let next = record;
+  for (const v of retire) next = withRetired(next, v, `retired by policy: holds no alias, ${why}`, now.toISOString());
+  return { record: next, retired: retire };
 }

@@ -16,7 +16,8 @@ import { flushState } from './state.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { ensureDir, forgetDirs } from '../util/dirs.js';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { lockPathFor } from '../cache/lockfile.js';
 import { randomBytes } from 'node:crypto';
 import type { ContentHash } from '../cache/hash.js';
 import { ignoreOutputs } from '../cache/gitignore.js';
@@ -381,6 +382,21 @@ export class Engine {
     return inner;
   }
 
+  private generated: string[] | undefined;
+
+  /** Every path runs write: stage outputs and lock files (register does not count them as uncommitted inputs). */
+  private generatedPaths(): string[] {
+    if (!this.generated) {
+      const paths = new Set<string>();
+      for (const s of this.g.index.byId.values()) {
+        for (const o of s.outs) paths.add(o.path);
+        paths.add(relative(this.root, lockPathFor(s.loc.file.absPath)).split('\\').join('/'));
+      }
+      this.generated = [...paths].sort();
+    }
+    return this.generated;
+  }
+
   stage(id: StageId): Stage {
     return this.g.index.byId.get(id)!;
   }
@@ -685,7 +701,7 @@ export class Engine {
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
     if (this.options.remote?.pull && (await this.pulled(stage, verdict, started))) return;
-    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage))];
+    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage), () => this.generatedPaths())];
     try {
       await this.prepareOutputs(stage);
     } catch (e) {
