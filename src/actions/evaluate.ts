@@ -90,7 +90,15 @@ async function scoreChampion(tf: Tf, inputs: EvaluateInputs, root: string, log: 
     }
     version = resolveRef(record, ref);
     if (flavorOf(version) !== 'tfjs') throw new ActionError(`compare_to ${refText(ref)} is ${ref.name}:${version.version}, a ${flavorOf(version)} model: mlpipe/evaluate scores tfjs models; score both in your own evaluation and give register's promote that metrics file`);
-    const dir = await fetchModelDir(root, ref.name, version);
+    let dir: string;
+    try {
+      dir = await fetchModelDir(root, ref.name, version);
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      // A fresh clone without the champion's bytes: said, and register falls back to its recorded scores.
+      log(`warning: the champion ${ref.name}:${version.version} cannot be scored here: ${e.message}`);
+      return { model: ref.name, ...(ref.alias !== undefined ? { alias: ref.alias } : {}), version: version.version, hash: version.hash, unavailable: e.message };
+    }
     const { model, pre } = await loadModel(tf, dir);
     const encoded = encode(pre, readTable(inputs.data!), inputs.data!);
     const scores = await score(tf, model, pre, encoded);

@@ -6,6 +6,8 @@
 // labels, the model's quality on them. Writes one JSON report (with per-feature
 // histograms for mlpipe/report); dataset drift, breached thresholds and schema
 // changes fail the stage or only warn, as configured.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ActionError } from './errors.js';
 import { writeOutput } from './output.js';
 import type { BackendName } from '../ml/backend.js';
@@ -163,9 +165,36 @@ async function modelQuality(inputs: MonitorInputs, current: Table, backend: Back
   return { rows: usable.length, skipped_rows: current.rows.length - usable.length, ...metrics };
 }
 
+/** Files a batch directory may hold. */
+const BATCH_FILE = /\.(csv|tsv|jsonl|ndjson|json)$/i;
+
+/**
+ * `current` as given: a file, or a directory of batches in name order whose
+ * last one is the current batch (the others are the history the report draws).
+ */
+function batchesOf(current: string): { current: string; earlier: string[] } {
+  if (!statSync(current, { throwIfNoEntry: false })?.isDirectory()) return { current, earlier: [] };
+  const files = readdirSync(current)
+    .filter((f) => BATCH_FILE.test(f) && statSync(join(current, f)).isFile())
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (files.length === 0) throw new ActionError(`${current} holds no batches (CSV or JSON-lines files)`);
+  const paths = files.map((f) => join(current, f).split('\\').join('/'));
+  return { current: paths[paths.length - 1]!, earlier: paths.slice(0, -1) };
+}
+
+/** Drift of one earlier batch, for the history of the batches. */
+function batchDrift(reference: Table, file: string, features: readonly string[], inputs: MonitorInputs): Record<string, unknown> {
+  const table = readTable(file);
+  const compared = features.filter((f) => table.columns.includes(f));
+  const drifted = compared.filter((f) => featureDrift(f, column(reference, f), column(table, f), inputs).drifted).length;
+  const share = compared.length ? drifted / compared.length : 0;
+  return { batch: file, rows: table.rows.length, drift_share: round6(share), drifted_features: drifted, dataset_drift: compared.length > 0 && share >= (inputs.drift_share ?? 0.5) };
+}
+
 export async function monitor(inputs: MonitorInputs, backend: BackendName, log: (line: string) => void): Promise<void> {
   const reference = readTable(inputs.reference);
-  const current = readTable(inputs.current);
+  const batches = batchesOf(inputs.current);
+  const current = readTable(batches.current);
   const features = inputs.columns ?? reference.columns.filter((c) => c !== inputs.label && !c.startsWith('_'));
   for (const f of features) if (!reference.columns.includes(f)) throw new ActionError(`column "${f}" is not in the reference ${inputs.reference} (columns: ${reference.columns.join(', ')})`);
   const currentColumns = current.columns.filter((c) => !c.startsWith('_'));
@@ -199,13 +228,19 @@ export async function monitor(inputs: MonitorInputs, backend: BackendName, log: 
   };
   for (const [k, v] of Object.entries(model ?? {})) if (typeof v === 'number' && k !== 'rows' && k !== 'skipped_rows') summary[k] = v;
 
+  const history = batches.earlier.map((b) => batchDrift(reference, b, compared, inputs));
+  if (batches.earlier.length > 0 || batches.current !== inputs.current) {
+    history.push({ batch: batches.current, rows: current.rows.length, drift_share: round6(share), drifted_features: drifted.length, dataset_drift: datasetDrift });
+    log(`batches: ${history.map((b) => `${String(b.batch).replace(/^.*\//, '')} ${b.drift_share}`).join(', ')} (drift share; the current batch is ${batches.current})`);
+  }
+
   const breaches: string[] = [];
   for (const [name, condition] of Object.entries(inputs.thresholds ?? {})) {
     const value = summary[name];
     if (value === undefined) throw new ActionError(`threshold on ${name}: the monitor has no ${name} here (it has ${Object.keys(summary).join(', ')})`);
     if (!meets(value, condition)) breaches.push(`${name} is ${value}, the threshold is ${condition.trim()}`);
   }
-  if (schema.missing_columns.length) breaches.push(`schema change: ${inputs.current} lacks ${schema.missing_columns.map((c) => `"${c}"`).join(', ')}`);
+  if (schema.missing_columns.length) breaches.push(`schema change: ${batches.current} lacks ${schema.missing_columns.map((c) => `"${c}"`).join(', ')}`);
 
   for (const f of compared) {
     const d = drift[f]!;
@@ -223,7 +258,8 @@ export async function monitor(inputs: MonitorInputs, backend: BackendName, log: 
     drift_share_threshold: shareThreshold,
     rows: { reference: reference.rows.length, current: current.rows.length },
     reference: inputs.reference,
-    current: inputs.current,
+    current: batches.current,
+    ...(history.length > 0 ? { batches: history } : {}),
     feature_drift: drift,
     data_quality: { schema, features: perFeatureQuality },
     ...(model ? { model_quality: model } : {}),

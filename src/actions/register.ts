@@ -58,7 +58,8 @@ function gitState(root: string, generated: readonly string[]): { commit?: string
     if (e[0] === 'R' || e[0] === 'C') i++; // the rename's source follows
     paths.push(path);
   }
-  const ours = (p: string) => p === '.mlpipe' || p.startsWith('.mlpipe/') || p === 'registry' || p.startsWith('registry/') || generated.some((g) => p === g || p.startsWith(`${g}/`) || g.startsWith(`${p}/`));
+  // mlpipe's own writes: its state, the registry, .gitignore entries for cached outputs, outputs and lock files.
+  const ours = (p: string) => p === '.mlpipe' || p.startsWith('.mlpipe/') || p === 'registry' || p.startsWith('registry/') || p === '.gitignore' || p.endsWith('/.gitignore') || generated.some((g) => p === g || p.startsWith(`${g}/`) || g.startsWith(`${p}/`));
   const changed = paths.filter((p) => !ours(p)).sort();
   return { ...(commit ? { commit } : {}), dirty: changed.length > 0, ...(changed.length > 0 ? { changed: changed.slice(0, MAX_CHANGED) } : {}) };
 }
@@ -86,6 +87,11 @@ function championScore(record: ModelRecord, champion: ModelVersion, metrics: Rec
       );
     }
     if (typeof e[promote.metric] === 'number') return { value: e[promote.metric] as number, source: 'evaluation' };
+    if (typeof e.unavailable === 'string') {
+      // The evaluation could not load the champion's bytes: its score as recorded when it was registered.
+      const recorded = champion.metrics?.[promote.metric];
+      if (typeof recorded === 'number') return { value: recorded, source: 'registry' };
+    }
     throw new ActionError(`${metricsFile}: the champion's scores have no ${promote.metric} (they have ${Object.keys(topLevelNumbers(e)).join(', ') || 'none'})`);
   }
   const recorded = champion.metrics?.[promote.metric];
@@ -109,7 +115,7 @@ function decide(record: ModelRecord, hash: string, challenger: number, metrics: 
     const why = champion ? `${record.name}:${champion.version} behind ${promote.alias} is retired` : `no champion yet: ${record.name} has no ${promote.alias} version`;
     return { ...base, champion: null, ...dataPart, decision: 'promoted', reason: why };
   }
-  if (champion.hash === hash) return { ...base, champion: { version: champion.version, value: challenger, source: 'evaluation' }, ...dataPart, decision: 'kept', reason: `this model is already ${record.name}@${promote.alias}` };
+  if (champion.hash === hash) return { ...base, champion: { version: champion.version, value: challenger, source: 'evaluation' }, ...dataPart, decision: 'promoted', reason: `this model is already ${record.name}@${promote.alias}` };
   const score = championScore(record, champion, metrics, promote, inputs.metrics!);
   const delta = goal === 'maximize' ? challenger - score.value : score.value - challenger;
   const wins = delta > 0 && delta >= minDelta - 1e-12;
@@ -177,7 +183,7 @@ export async function register(inputs: RegisterInputs, context: ActionContext, l
     if (promotion) log(`${promotion.decision === 'promoted' ? `promoted: ${inputs.name}@${promotion.alias} → ${version.version}` : `not promoted: ${inputs.name}@${promotion.alias} stays ${promotion.champion?.version ?? 'unset'}`}; ${promotion.reason}`);
     const others = moved.filter((a) => a !== promotion?.alias);
     if (others.length > 0) log(`aliases: ${others.map((a) => `${a} → ${version.version}`).join(', ')}`);
-    for (const v of retired) log(`retired: ${inputs.name}:${v.version} (${v.retired ? v.retired.reason : 'by policy'})`);
+    for (const v of retired) log(`retired: ${inputs.name}:${v.version} (${v.retired!.reason})`);
     const receipt = {
       name: inputs.name,
       version: version.version,

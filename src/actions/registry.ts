@@ -56,6 +56,6 @@ export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 2, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },
   package: { validate: validatePackage, reads: ['model', 'example', 'registration'], writes: ['out'], ml: false, version: 1 },
   monitor: { validate: validateMonitor, reads: ['reference', 'current', 'model'], writes: ['out'], ml: true, version: 2 },
-  report: { validate: validateReport, reads: ['metrics', 'evaluation', 'history', 'monitor', 'registry'], writes: ['out'], ml: false, version: 2 },
+  report: { validate: validateReport, reads: ['metrics', 'evaluation', 'history', 'monitor', 'registry'], writes: ['out'], ml: false, version: 3 },
   evaluate: { validate: validateEvaluate, reads: ['model', 'data', 'folds'], writes: ['metrics'], ml: true, version: 2, modes: [['model', 'data'], ['folds', 'train']] },
 };

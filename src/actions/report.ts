@@ -11,7 +11,7 @@ import type { ActionContext } from './launch.js';
 import { ActionError } from './errors.js';
 import { readJsonObject, topLevelNumbers } from './json-files.js';
 import { writeOutput } from './output.js';
-import { confusionSpec, curvesSpec, driftSpec, renderSvg, type Row } from '../html-report/charts.js';
+import { confusionSpec, curvesSpec, driftSpec, renderSvg, templateSpec, type Row } from '../html-report/charts.js';
 import { aliasesOf, parseRegistryFile, type ModelRecord } from '../registry/registry.js';
 import { mlpipeVersion } from '../util/version.js';
 
@@ -27,12 +27,18 @@ export interface ReportInputs {
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** Markup made here (a badge), placed in a table cell as it is; every other cell is text and escaped. */
+interface Html {
+  readonly html: string;
+}
+const isHtml = (c: unknown): c is Html => typeof c === 'object' && c !== null && typeof (c as Html).html === 'string';
+
 function table(head: readonly string[], rows: readonly (readonly unknown[])[], cls = ''): string {
-  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'string' && c.startsWith('<') ? c : esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${isHtml(c) ? c.html : esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
 const figure = (svg: string, caption?: string) => `<figure>${svg.replace(/^<\?xml[^>]*>/, '')}${caption ? `<figcaption>${esc(caption)}</figcaption>` : ''}</figure>`;
-const badge = (ok: boolean, text: string) => `<span class="badge ${ok ? 'ok' : 'bad'}">${esc(text)}</span>`;
+const badge = (ok: boolean, text: string): Html => ({ html: `<span class="badge ${ok ? 'ok' : 'bad'}">${esc(text)}</span>` });
 
 function metricsSection(files: readonly string[]): string {
   const parts = files.map((f) => `<h3>${esc(f)}</h3>${table(['metric', 'value'], Object.entries(topLevelNumbers(readJsonObject(f, 'the report\'s metrics'))))}`);
@@ -63,7 +69,24 @@ async function evaluationSection(file: string): Promise<string> {
   const perClass = data.per_class as Record<string, Record<string, number>> | undefined;
   if (perClass) parts.push(`<div>${table(['class', 'precision', 'recall', 'F1', 'support'], Object.entries(perClass).map(([c, m]) => [c, m.precision, m.recall, m.f1, m.support]))}</div>`);
   const headline = Object.entries(topLevelNumbers(data)).filter(([k]) => k !== 'rows');
-  return `<section id="evaluation"><h2>Evaluation</h2><p>${headline.map(([k, v]) => `<b>${esc(k)}</b> ${esc(v)}`).join(' · ')} on ${esc(data.rows ?? '?')} rows (${esc(file)}).</p><div class="grid">${parts.join('')}</div></section>`;
+  return `<section id="evaluation"><h2>Evaluation</h2><p>${headline.map(([k, v]) => `<b>${esc(k)}</b> ${esc(v)}`).join(' · ')} on ${esc(data.rows ?? '?')} rows (${esc(file)}).</p>${championTable(data)}<div class="grid">${parts.join('')}</div></section>`;
+}
+
+/** mlpipe/evaluate's compare_to: the challenger and the champion, metric by metric, on the same rows. */
+function championTable(data: Record<string, unknown>): string {
+  if (!('champion' in data)) return '';
+  const champion = data.champion as Record<string, unknown> | null;
+  if (!champion || typeof champion !== 'object') return '<h3>Champion vs challenger</h3><p>No champion yet: this model had nothing to beat.</p>';
+  const lower = new Set(['log_loss', 'mse', 'rmse', 'mae']);
+  const rows = Object.entries(topLevelNumbers(data))
+    .filter(([k]) => k !== 'rows' && typeof champion[k] === 'number')
+    .map(([k, v]) => {
+      const c = champion[k] as number;
+      const better = lower.has(k) ? v < c : v > c;
+      return [k, v, c, Number((v - c).toPrecision(6)), v === c ? 'tie' : badge(better, better ? 'challenger' : 'champion')];
+    });
+  const who = `${String(champion.model ?? '')}${champion.alias ? `@${String(champion.alias)}` : ''} (version ${String(champion.version ?? '?')})`;
+  return `<h3>Champion vs challenger</h3><p>The champion ${esc(who)} and this model on the same ${esc(champion.rows ?? data.rows ?? '?')} rows.</p>${table(['metric', 'challenger', 'champion', 'difference', 'better'], rows)}`;
 }
 
 interface MonitorReport {
@@ -80,6 +103,7 @@ interface MonitorReport {
   data_quality: { schema: { missing_columns: string[]; extra_columns: string[] }; features: Record<string, Record<string, unknown>> };
   model_quality?: Record<string, unknown>;
   breaches: string[];
+  batches?: { batch: string; rows: number; drift_share: number; dataset_drift: boolean }[];
 }
 
 async function monitorSection(file: string): Promise<string> {
@@ -94,12 +118,18 @@ async function monitorSection(file: string): Promise<string> {
   for (const [f, d] of Object.entries(m.feature_drift)) {
     charts.push(figure(await renderSvg(driftSpec(f, `${d.method} ${d.score} — ${d.drifted ? 'drift' : 'no drift'}`, d.histogram.bins, d.histogram.reference, d.histogram.current))));
   }
+  if (m.batches && m.batches.length > 0) {
+    const values = m.batches.map((b, i) => ({ x: i + 1, y: b.drift_share, series: 'drift share', rev: '' }));
+    const threshold = m.batches.map((_, i) => ({ x: i + 1, y: m.drift_share_threshold, series: 'threshold', rev: '' }));
+    charts.unshift(figure(await renderSvg(templateSpec('linear', 'Drift share by batch', [...values, ...threshold], 'batch', 'share of features drifted', false)), m.batches.map((b, i) => `${i + 1}: ${b.batch.replace(/^.*\//, '')}`).join(' · ')));
+  }
   const schema = m.data_quality.schema;
   const quality = m.model_quality ? `<h3>Model quality on current data</h3>${table(['metric', 'value'], Object.entries(topLevelNumbers(m.model_quality)))}` : '';
   return `<section id="drift"><h2>Drift and data quality</h2>
-<p>${badge(!m.dataset_drift, m.dataset_drift ? 'dataset drift' : 'no dataset drift')} ${esc(m.drifted_features)} of ${esc(m.features)} features drifted (share ${esc(m.drift_share)}, threshold ${esc(m.drift_share_threshold)}) — current ${esc(m.current)} (${esc(m.rows.current)} rows) against reference ${esc(m.reference)} (${esc(m.rows.reference)} rows).</p>
-${schema.missing_columns.length || schema.extra_columns.length ? `<p>${badge(false, 'schema change')} missing: ${esc(schema.missing_columns.join(', ') || 'none')}; extra: ${esc(schema.extra_columns.join(', ') || 'none')}</p>` : ''}
+<p>${badge(!m.dataset_drift, m.dataset_drift ? 'dataset drift' : 'no dataset drift').html} ${esc(m.drifted_features)} of ${esc(m.features)} features drifted (share ${esc(m.drift_share)}, threshold ${esc(m.drift_share_threshold)}) — current ${esc(m.current)} (${esc(m.rows.current)} rows) against reference ${esc(m.reference)} (${esc(m.rows.reference)} rows).</p>
+${schema.missing_columns.length || schema.extra_columns.length ? `<p>${badge(false, 'schema change').html} missing: ${esc(schema.missing_columns.join(', ') || 'none')}; extra: ${esc(schema.extra_columns.join(', ') || 'none')}</p>` : ''}
 ${m.breaches.length ? `<ul class="breaches">${m.breaches.map((b) => `<li>${esc(b)}</li>`).join('')}</ul>` : ''}
+${m.batches ? table(['batch', 'rows', 'drift share', 'verdict'], m.batches.map((b) => [b.batch, b.rows, b.drift_share, badge(!b.dataset_drift, b.dataset_drift ? 'dataset drift' : 'ok')])) : ''}
 ${table(['feature', 'type', 'test', 'score', 'drift when', 'verdict', 'PSI', 'missing', 'out of range / new'], rows)}
 <div class="grid">${charts.join('')}</div>${quality}</section>`;
 }
@@ -123,9 +153,14 @@ function registrySection(file: string): string {
       .slice(0, 3)
       .map(([k, x]) => `${k} ${x}`)
       .join(', '),
-    `${v.hash.slice(0, 12)}…`,
+    v.dirty ? { html: `${esc(v.hash.slice(0, 12))}… ${badge(false, 'uncommitted changes').html}` } : `${v.hash.slice(0, 12)}…`,
   ]);
-  return `<section id="registry"><h2>Registry: ${esc(record.name)}</h2>${table(['version', 'aliases', 'status', 'retired', 'registered (UTC)', 'metrics', 'hash'], rows)}</section>`;
+  const decisions = [...record.versions].reverse().filter((v) => v.promotion).map((v) => {
+    const p = v.promotion!;
+    return [v.version, `${p.alias} by ${p.metric} (${p.goal}${p.min_delta ? `, min_delta ${p.min_delta}` : ''})`, p.challenger, p.champion ? `${p.champion.value} (version ${p.champion.version})` : '–', badge(p.decision === 'promoted', p.decision), p.reason];
+  });
+  const promotions = decisions.length > 0 ? `<h3>Promotion decisions</h3>${table(['version', 'alias and metric', 'challenger', 'champion', 'decision', 'why'], decisions)}` : '';
+  return `<section id="registry"><h2>Registry: ${esc(record.name)}</h2>${table(['version', 'aliases', 'status', 'retired', 'registered (UTC)', 'metrics', 'hash'], rows)}${promotions}</section>`;
 }
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:24px;color:#1f2933}

@@ -339,5 +339,5 @@ export function withRetirementPolicy(record: ModelRecord, policy: RetirePolicy, 
   const why = [policy.keep_last !== undefined ? `not among the last ${policy.keep_last} versions` : '', policy.older_than !== undefined ? `registered more than ${policy.older_than} ago` : ''].filter(Boolean).join(' and ');
   let next = record;
   for (const v of retire) next = withRetired(next, v, `retired by policy: holds no alias, ${why}`, now.toISOString());
-  return { record: next, retired: retire };
+  return { record: next, retired: next.versions.filter((v) => retire.some((r) => r.version === v.version)) };
 }

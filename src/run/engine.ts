@@ -125,6 +125,15 @@ export function conditionFalseReason(record: ConditionRecord): Reason {
   return { kind: 'condition', message: `condition false: if ${record.expr}${values ? ` (${values})` : ''}` };
 }
 
+/**
+ * Whether skipping `from` skips `to`: it does through its outputs, metrics and
+ * `needs`, not through a file its action only updates (the registry a skipped
+ * register stage leaves as it was can still be read).
+ */
+export function skipReaches(g: ProjectGraph, from: string, to: string): boolean {
+  return (g.reasons.get(edgeKey(from, to)) ?? []).some((r) => r.kind !== 'updates');
+}
+
 /** The condition a skipped upstream stage makes its downstream skip for. */
 const skippedUpstreamReason = (id: StageId): Reason => ({ kind: 'condition', message: `upstream ${id} skipped by its condition` });
 
@@ -149,7 +158,7 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
   const skipping = new Set<StageId>();
   return selected.map((id): StageRecord => {
     const stage = g.index.byId.get(id)!;
-    const skippedUp = (g.graph.predecessors(id) ?? []).find((p) => skipping.has(p as StageId)) as StageId | undefined;
+    const skippedUp = (g.graph.predecessors(id) ?? []).find((p) => skipping.has(p as StageId) && skipReaches(g, p, id)) as StageId | undefined;
     if (skippedUp) {
       skipping.add(id);
       return { id, outcome: 'condition-false', reasons: [skippedUpstreamReason(skippedUp)] };
@@ -208,7 +217,7 @@ export function staleAgainstLocks(state: ProjectState, g: ProjectGraph, selected
     const stage = g.index.byId.get(id)!;
     if (stage.frozen) continue;
     // Downstream of a skipped stage: skipped too, its lock entry left as it was.
-    if ((g.graph.predecessors(id) ?? []).some((p) => skipping.has(p as StageId))) {
+    if ((g.graph.predecessors(id) ?? []).some((p) => skipping.has(p as StageId) && skipReaches(g, p, id))) {
       skipping.add(id);
       continue;
     }
@@ -499,7 +508,7 @@ export class Engine {
         const failed = outcome === 'failed' || outcome === 'skipped';
         for (const next of within(this.g.graph.successors(id))) {
           if (this.records.has(next)) continue;
-          if (outcome === 'condition-false') {
+          if (outcome === 'condition-false' && skipReaches(this.g, id, next)) {
             const reason = skippedUpstreamReason(id);
             this.finish(next, 'condition-false', [reason], { message: reason.message });
             todo.push(next);
