@@ -70,7 +70,7 @@ function flavorOf(inputs: RegisterInputs): Flavor {
   if (isDir === undefined) throw new ActionError(`${inputs.model} does not exist`);
   const lacking = isDir ? MODEL_FILES.filter((f) => !existsSync(join(inputs.model, f))) : [...MODEL_FILES];
   const flavor = inputs.flavor ?? (isDir && lacking.length === 0 ? 'tfjs' : undefined);
-  if (!flavor) throw new ActionError(`${inputs.model} is not a model directory mlpipe/train or mlpipe/package wrote: declare what it is with flavor: onnx, sklearn, pytorch or custom`);
+  if (!flavor) throw new ActionError(`${inputs.model} is not a model directory mlpipe/train or mlpipe/package wrote${isDir ? ` (${lacking.join(', ')} missing)` : ''}: another kind of model? declare it with flavor: onnx, sklearn, pytorch or custom`);
   if (flavor === 'tfjs' && lacking.length > 0) throw new ActionError(`${inputs.model} is not a tfjs model directory mlpipe/train or mlpipe/package wrote: ${lacking.join(', ')} missing (another kind of model? declare its flavor)`);
   if (flavor === 'onnx' && !(isDir ? existsSync(join(inputs.model, 'model.onnx')) : inputs.model.endsWith('.onnx'))) throw new ActionError(`${inputs.model} is not an ONNX model: register a .onnx file, or a directory holding model.onnx`);
   return flavor;

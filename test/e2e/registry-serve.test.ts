@@ -73,7 +73,7 @@ describe('registry', () => {
     expect(v.produced_by).toEqual({ stage: 'p:train', key: lock.stages.train.key });
     expect(v).toMatchObject({ version: 1, pipeline: 'pipelines/p.yaml', stage: 'register', lock: 'pipelines/p.lock', source: 'models/m', params: { epochs: 15, seed: 1, alias: 'production' } });
     expect(v.metrics.accuracy).toBeGreaterThan(0.5);
-    expect(JSON.parse(rig.read('models/registration.json'))).toEqual({ name: 'flowers', version: 1, hash: v.hash });
+    expect(JSON.parse(rig.read('models/registration.json'))).toEqual({ name: 'flowers', version: 1, hash: v.hash, flavor: 'tfjs' });
   });
 
   it('registering the same bytes again is idempotent: same version, registry file unchanged', () => {
@@ -179,7 +179,7 @@ describe('registry', () => {
       const r = bad.run(['run', '--keep-going', '--reporter', 'plain']);
       expect(r.code).toBe(1);
       const out = r.stdout + r.stderr;
-      expect(out).toContain('error: dirs/x is not a model directory mlpipe/train or mlpipe/package wrote: model.json, weights.bin, preprocess.json missing');
+      expect(out).toContain('error: dirs/x is not a model directory mlpipe/train or mlpipe/package wrote (model.json, weights.bin, preprocess.json missing): another kind of model? declare it with flavor: onnx, sklearn, pytorch or custom');
       expect(out).toContain('error: dirs/x is not a model directory mlpipe/train wrote: dirs/x/preprocess.json is missing');
       expect(bad.exists('registry/x.yaml')).toBe(false);
     } finally {
