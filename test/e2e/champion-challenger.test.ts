@@ -19,7 +19,7 @@ fs.writeFileSync('models/model.pkl', 'a pickled model ' + tag);
 fs.writeFileSync('metrics/eval.json', JSON.stringify({ accuracy: Number(acc), rmse: 1 - Number(acc) }));
 `;
 
-const PIPELINE = (promote = '{ alias: production, metric: accuracy, min_delta: ${gate.min_delta} }') => `stages:
+const PIPELINE = (promote = '{ alias: production, metric: accuracy, min_delta: "${gate.min_delta}" }') => `stages:
   train:
     cmd: node train.mjs \${model.accuracy} \${model.tag}
     deps: [train.mjs]
@@ -107,10 +107,10 @@ describe('champion/challenger from a cmd stage', () => {
 
     // A retired version is refused by serve with its reason; a sklearn model is not served, and serve says why.
     const old = rig.run(['serve', 'churn:1']);
-    expect(old.code).toBe(1);
+    expect(old.code).toBe(2);
     expect(old.stderr).toContain('retired by policy: holds no alias');
     const sk = rig.run(['serve', 'models:/churn@production']);
-    expect(sk.code).toBe(1);
+    expect(sk.code).toBe(2);
     expect(sk.stderr).toContain('churn:5 is a sklearn model (models/model.pkl): mlpipe serve serves tfjs and onnx models');
     expect(sk.stderr).toContain('skl2onnx');
   });
@@ -162,10 +162,11 @@ describe('ONNX models', () => {
   it('registers an ONNX file from a cmd stage and serves it by MLflow URI, with signature checks', async () => {
     rig = new Rig().write({
       'src/iris.onnx': fixture('iris-classifier.onnx'),
+      'export.sh': `cp src/iris.onnx model.onnx\nprintf '{"accuracy": 0.98}' > m.json\n`,
       'pipelines/p.yaml': `stages:
   export:
-    cmd: cp src/iris.onnx model.onnx && node -e "require('fs').writeFileSync('m.json', JSON.stringify({ accuracy: 0.98 }))"
-    deps: [src/iris.onnx]
+    cmd: sh export.sh
+    deps: [src/iris.onnx, export.sh]
     outs: [model.onnx]
     metrics: [m.json]
   register:
@@ -212,7 +213,7 @@ describe('ONNX models', () => {
     model.metadataProps = [];
     rig = new Rig().write({ 'bare/model.onnx': onnx.ModelProto.encode(model).finish() });
     const r = rig.run(['serve', 'bare', '--port', '0']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('takes one tensor "float_input" of 4 numbers per row but does not name its columns');
     expect(r.stderr).toContain('mlpipe.columns');
   });
