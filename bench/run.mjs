@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './lib.mjs';
 
-const benches = ['startup.mjs', 'hash.mjs', 'engine.mjs', 'train.mjs', 'serve.mjs', 'experiments.mjs', 'compare.mjs'];
+const benches = ['startup.mjs', 'hash.mjs', 'engine.mjs', 'train.mjs', 'serve.mjs', 'experiments.mjs', 'loop.mjs', 'compare.mjs'];
 let failed = false;
 for (const b of benches) {
   console.log(`\n== ${b}`);

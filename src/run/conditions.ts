@@ -18,26 +18,34 @@ export type ConditionOutcome = { readonly record: ConditionRecord } | { readonly
 /** Largest metrics file a condition reads. */
 const MAX_METRICS_BYTES = 16 * 1024 * 1024;
 
+type Parsed = { data: unknown } | { error: string };
+
+/**
+ * Metrics files parsed so far, by absolute path, with the file's identity
+ * (inode, size, mtime) when read: many conditions read one upstream file, and
+ * it is parsed once until it changes.
+ */
+const parsedFiles = new Map<string, { id: string; parsed: Parsed }>();
+
+function readMetrics(abs: string, path: string, guard: RootGuard): Parsed {
+  try {
+    if (guard.escapes(abs)) return { error: `metrics file ${path} leads outside the project root through a symbolic link` };
+    const st = lstatSync(abs);
+    if (st.size > MAX_METRICS_BYTES) return { error: `metrics file ${path} is larger than ${MAX_METRICS_BYTES / 1024 / 1024} MiB` };
+    const id = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const known = parsedFiles.get(abs);
+    if (known?.id === id) return known.parsed;
+    const data = parseData(readFileSync(abs), path);
+    const parsed: Parsed = 'error' in data ? { error: `metrics file ${path} cannot be read: ${data.error}` } : data;
+    parsedFiles.set(abs, { id, parsed });
+    return parsed;
+  } catch (e) {
+    return { error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? `metrics file ${path} is missing` : `metrics file ${path} cannot be read: ${(e as Error).message}` };
+  }
+}
+
 export function evaluateStageCondition(g: ProjectGraph, ws: Workspace, guard: RootGuard, stage: Stage): ConditionOutcome {
-  const parsed = new Map<string, { data: unknown } | { error: string }>();
-  const read = (path: string) => {
-    let r = parsed.get(path);
-    if (!r) {
-      const abs = ws.abs(path);
-      try {
-        if (guard.escapes(abs)) r = { error: `metrics file ${path} leads outside the project root through a symbolic link` };
-        else if (lstatSync(abs).size > MAX_METRICS_BYTES) r = { error: `metrics file ${path} is larger than ${MAX_METRICS_BYTES / 1024 / 1024} MiB` };
-        else {
-          const data = parseData(readFileSync(abs), path);
-          r = 'error' in data ? { error: `metrics file ${path} cannot be read: ${data.error}` } : data;
-        }
-      } catch (e) {
-        r = { error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? `metrics file ${path} is missing` : `metrics file ${path} cannot be read: ${(e as Error).message}` };
-      }
-      parsed.set(path, r);
-    }
-    return r;
-  };
+  const read = (path: string) => readMetrics(ws.abs(path), path, guard);
   return evaluateCondition(stage.condition!, (name, key) => {
     const target = conditionStage(g.index, stage, name);
     if ('error' in target) return { error: target.error };
