@@ -156,6 +156,42 @@ describe('champion/challenger from a cmd stage', () => {
   });
 });
 
+describe('lifecycle references checked before anything runs', () => {
+  it('rejects compare_to naming an unknown model or alias, and a promote metric mlpipe/evaluate does not write, located', () => {
+    rig = new Rig().write({
+      'data/test.csv': 'x,y\n1,a\n',
+      'pipelines/p.yaml': `stages:
+  train:
+    cmd: mkdir -p models/m && echo x > models/m/model.json
+    outs: [models/m/]
+  ev:
+    uses: mlpipe/evaluate
+    with: { model: models/m, data: data/test.csv, compare_to: "\${model.ref}", metrics: m.json }
+    deps: [models/m/, data/test.csv]
+    metrics: [m.json]
+  reg:
+    uses: mlpipe/register
+    with: { name: flowers, model: models/m, metrics: m.json, promote: { alias: production, metric: "\${model.metric}" }, out: r.json }
+    deps: [models/m/, m.json]
+    outs: [r.json]
+`,
+    });
+    const check = (ref: string, metric: string) => {
+      rig.write({ 'params.yaml': `model:\n  ref: "${ref}"\n  metric: ${metric}\n` });
+      return rig.run(['validate']);
+    };
+    // A model and alias a register stage of the project makes are fine before they exist.
+    expect(check('flowers@production', 'accuracy').code).toBe(0);
+    const unknown = check('flower@production', 'accuracy');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/pipelines\/p\.yaml:7:\d+: error: compare_to flower@production: no model named "flower" in the registry, and no register stage makes one — did you mean "flowers"\?/);
+    expect(check('flowers@staging', 'accuracy').stderr).toContain('compare_to flowers@staging: flowers has no alias "staging", and no register stage moves one');
+    const metric = check('flowers@production', 'acuracy');
+    expect(metric.stderr).toContain('error: promote.metric "acuracy" is not a metric p:ev (mlpipe/evaluate) writes — did you mean "accuracy"?');
+    expect(rig.run(['run']).code).toBe(2);
+  });
+});
+
 describe('ONNX models', () => {
   const fixture = (name: string) => readFileSync(join(REPO, 'test', 'fixtures', 'onnx', name));
 
