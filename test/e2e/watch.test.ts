@@ -279,6 +279,41 @@ describe('mlpipe watch', () => {
     expect(rig.read('model.txt')).toBe('v2\n');
   });
 
+  it('drives a conditional loop: a batch dropped into a folder reruns the monitor, and its metric decides what runs', async () => {
+    rig = new Rig().write({
+      'monitor.mjs': `import fs from 'node:fs';
+const batches = fs.readdirSync('incoming').sort();
+const drift = Number(fs.readFileSync('incoming/' + batches[batches.length - 1], 'utf8'));
+fs.writeFileSync('monitor.json', JSON.stringify({ drift_share: drift }));
+`,
+      'incoming/batch-1.txt': '0.1\n',
+      'pipelines/loop.yaml': `stages:
+  monitor:
+    cmd: node monitor.mjs
+    deps: [monitor.mjs, incoming/]
+    metrics: [monitor.json]
+  retrain:
+    if: \${stages.monitor.metrics.drift_share} > 0.5
+    cmd: cat monitor.json > model.txt
+    deps: [monitor.json]
+    outs: [model.txt]
+`,
+    });
+    watch = new Watch(rig);
+    await watch.until('watch-waiting', 1);
+    expect(watch.run(1)).toEqual({ 'loop:monitor': 'ran', 'loop:retrain': 'condition-false' });
+    writeFileSync(join(rig.dir, 'incoming/batch-2.txt'), '0.8\n');
+    await watch.until('watch-waiting', 2);
+    expect(watch.run(2)).toEqual({ 'loop:monitor': 'ran', 'loop:retrain': 'ran' });
+    expect(rig.read('model.txt')).toBe('{"drift_share":0.8}');
+    writeFileSync(join(rig.dir, 'incoming/batch-3.txt'), '0.2\n');
+    await watch.until('watch-waiting', 3);
+    expect(watch.run(3)).toEqual({ 'loop:monitor': 'ran', 'loop:retrain': 'condition-false' });
+    const skip = watch.events.filter((e) => e.type === 'stage-finished' && e.stage === 'loop:retrain').pop()!;
+    expect(skip.condition).toEqual({ expr: '${stages.monitor.metrics.drift_share} > 0.5', values: { 'stages.monitor.metrics.drift_share': 0.2 }, result: false });
+    expect(await watch.stop()).toBe(130);
+  });
+
   it('keeps memory flat over 200 change → run cycles', async () => {
     rig = new Rig().write({
       'pipelines/p.yaml': `stages:
