@@ -2,11 +2,13 @@
 // names are read from the metrics files of the upstream stages, as they are in
 // the workspace once those stages are done. A file that is missing, unreadable
 // or lacks the key is an error naming the file and key — a condition never
-// silently comes out false.
+// silently comes out false. Also how a skip spreads downstream, and the words
+// that explain it.
 import { readFileSync, lstatSync } from 'node:fs';
-import { conditionStage, type ProjectGraph } from '../graph/build.js';
-import type { Stage } from '../pipeline/model.js';
-import { evaluateCondition, metricValue, type ConditionRecord } from '../pipeline/condition.js';
+import { conditionStage, edgeKey, type ProjectGraph } from '../graph/build.js';
+import type { Stage, StageId } from '../pipeline/model.js';
+import { conditionValuesText, evaluateCondition, metricValue, type ConditionRecord } from '../pipeline/condition.js';
+import type { Reason } from './freshness.js';
 import { parseData } from '../compare/snapshot.js';
 import { flattenKeys } from '../pipeline/params.js';
 import { closest } from '../util/suggest.js';
@@ -64,4 +66,32 @@ export function evaluateStageCondition(g: ProjectGraph, ws: Workspace, guard: Ro
     const hint = closest(key, keys);
     return { error: `${files.join(', ')} (of ${target.stage.id}) ${files.length > 1 ? 'have' : 'has'} no metric "${key}"${hint ? ` — did you mean "${hint}"?` : ''}` };
   });
+}
+
+/** Why a stage whose condition is false is skipped: the condition and the values it read. */
+export function conditionFalseReason(record: ConditionRecord): Reason {
+  const values = conditionValuesText(record);
+  return { kind: 'condition', message: `condition false: if ${record.expr}${values ? ` (${values})` : ''}` };
+}
+
+/**
+ * Whether skipping `from` skips `to`: it does through its outputs, metrics and
+ * `needs`, not through a file its action only updates (the registry a skipped
+ * register stage leaves as it was can still be read).
+ */
+export function skipReaches(g: ProjectGraph, from: string, to: string): boolean {
+  return (g.reasons.get(edgeKey(from, to)) ?? []).some((r) => r.kind !== 'updates');
+}
+
+/** The condition a skipped upstream stage makes its downstream skip for. */
+export const skippedUpstreamReason = (id: StageId): Reason => ({ kind: 'condition', message: `upstream ${id} skipped by its condition` });
+
+/** The conditional stages' metric sources that are still to change (planning): the condition is decided after them. */
+export function pendingConditionSources(g: ProjectGraph, stage: Stage, changing: ReadonlySet<StageId>): StageId[] {
+  const out: StageId[] = [];
+  for (const pred of g.graph.predecessors(stage.id) ?? []) {
+    if (!changing.has(pred as StageId)) continue;
+    if ((g.reasons.get(edgeKey(pred, stage.id)) ?? []).some((r) => r.kind === 'condition')) out.push(pred as StageId);
+  }
+  return out;
 }

@@ -6,7 +6,8 @@
 // stored and its lock entry written atomically, so an interruption keeps
 // everything that finished.
 //
-//   pending ──ready──▶ evaluate ─┬─ fresh / frozen ─────────────▶ done
+//   pending ──ready──▶ if: false ───────────────────────────────▶ skipped (and downstream)
+//                      evaluate ─┬─ fresh / frozen ─────────────▶ done
 //                                ├─ restore ──ok──────────────────▶ done
 //                                │          └─corrupt object──┐
 //                                └─ run ◀─────────────────────┘
@@ -38,8 +39,8 @@ import { actionCommand, pipelineParams } from '../actions/launch.js';
 import { updatesOf } from '../actions/registry.js';
 import { pruneHistory } from './history.js';
 import { runShell } from './shell.js';
-import { evaluateStageCondition } from './conditions.js';
-import { conditionValuesText, type ConditionRecord } from '../pipeline/condition.js';
+import { conditionFalseReason, evaluateStageCondition, pendingConditionSources, skipReaches, skippedUpstreamReason } from './conditions.js';
+import type { ConditionRecord } from '../pipeline/condition.js';
 import type { ProjectState } from './state.js';
 
 export interface EngineOptions {
@@ -117,34 +118,6 @@ function freshnessContext(state: ProjectState, g: ProjectGraph, stage: Stage, ve
 export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, options: Pick<EngineOptions, 'force' | 'forced'>, planning = false, condition?: ConditionRecord): Verdict {
   const forced = options.force && (options.forced.size === 0 || options.forced.has(stage.id));
   return evaluate(stage, state.locks.get(stage), freshnessContext(state, g, stage, planning), forced, condition);
-}
-
-/** Why a stage whose condition is false is skipped: the condition and the values it read. */
-export function conditionFalseReason(record: ConditionRecord): Reason {
-  const values = conditionValuesText(record);
-  return { kind: 'condition', message: `condition false: if ${record.expr}${values ? ` (${values})` : ''}` };
-}
-
-/**
- * Whether skipping `from` skips `to`: it does through its outputs, metrics and
- * `needs`, not through a file its action only updates (the registry a skipped
- * register stage leaves as it was can still be read).
- */
-export function skipReaches(g: ProjectGraph, from: string, to: string): boolean {
-  return (g.reasons.get(edgeKey(from, to)) ?? []).some((r) => r.kind !== 'updates');
-}
-
-/** The condition a skipped upstream stage makes its downstream skip for. */
-const skippedUpstreamReason = (id: StageId): Reason => ({ kind: 'condition', message: `upstream ${id} skipped by its condition` });
-
-/** The conditional stages' metric sources that are still to change (planning): the condition is decided after them. */
-function pendingConditionSources(g: ProjectGraph, stage: Stage, changing: ReadonlySet<StageId>): StageId[] {
-  const out: StageId[] = [];
-  for (const pred of g.graph.predecessors(stage.id) ?? []) {
-    if (!changing.has(pred as StageId)) continue;
-    if ((g.reasons.get(edgeKey(pred, stage.id)) ?? []).some((r) => r.kind === 'condition')) out.push(pred as StageId);
-  }
-  return out;
 }
 
 /**
