@@ -407,16 +407,47 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
 function stageCondition(file: YamlFile, path: PathSegment[], value: string | boolean, scope: Scope): ParsedCondition {
   const node = locate(file, path);
   const text = String(value);
-  const raw = file.source.text.slice(node.start, node.end);
-  const at = raw.indexOf(text);
-  const span = (offset: number, length: number): Location => {
-    if (at !== -1) return file.source.at(node.start + at + offset, node.start + at + offset + length);
-    // A quoted scalar with escapes: find the reference's own text, else the whole value.
+  return parseCondition(value, node, (offset, length) => new SpanInScalar(file, node, text, offset, length), scope);
+}
+
+/**
+ * A span of a scalar's value (a reference inside a condition), worked out only
+ * when a diagnostic is shown: resolving it reads the document's positions,
+ * which a valid pipeline never needs.
+ */
+class SpanInScalar implements Location {
+  private range: Location | undefined;
+
+  constructor(
+    private readonly yaml: YamlFile,
+    private readonly node: Location,
+    private readonly text: string,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {}
+
+  get file() {
+    return this.yaml.source;
+  }
+
+  private resolve(): Location {
+    const { node, text, offset, length } = this;
+    const raw = this.yaml.source.text.slice(node.start, node.end);
+    const at = raw.indexOf(text);
+    if (at !== -1) return this.yaml.source.at(node.start + at + offset, node.start + at + offset + length);
+    // A quoted scalar with escapes: find the piece's own text, else the whole value.
     const piece = text.slice(offset, offset + length);
     const i = piece.length > 1 ? raw.indexOf(piece) : -1;
-    return i === -1 ? node : file.source.at(node.start + i, node.start + i + piece.length);
-  };
-  return parseCondition(value, node, span, scope);
+    return i === -1 ? node : this.yaml.source.at(node.start + i, node.start + i + piece.length);
+  }
+
+  get start(): number {
+    return (this.range ??= this.resolve()).start;
+  }
+
+  get end(): number {
+    return (this.range ??= this.resolve()).end;
+  }
 }
 
 /** The stage's "params:" entries: keys of the pipeline's params, {file: [keys]} or {file: null}. */
