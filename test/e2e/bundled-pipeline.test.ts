@@ -56,6 +56,9 @@ describe('bundled iris pipeline', () => {
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics', 'iris.json'), 'utf8'));
     expect(metrics.accuracy).toBeGreaterThanOrEqual(0.9);
     for (const f of ['model.json', 'weights.bin', 'preprocess.json']) expect(existsSync(join(dir, 'models', 'iris', f))).toBe(true);
+    // The evaluation scored the champion (iris@production, these same bytes) on the same rows; the report shows it.
+    expect(metrics.champion).toMatchObject({ model: 'iris', alias: 'production', version: 1, accuracy: metrics.accuracy });
+    expect(readFileSync(join(dir, 'reports', 'iris.html'), 'utf8')).toContain('<h3>Champion vs challenger</h3>');
   });
 
   it('a second run is a no-op', () => {
