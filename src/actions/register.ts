@@ -65,7 +65,7 @@ function gitState(root: string, generated: readonly string[]): { commit?: string
 }
 
 /** The flavor declared, or tfjs for a directory mlpipe/train or mlpipe/package wrote. */
-function flavorOf(inputs: RegisterInputs): Flavor {
+function declaredFlavor(inputs: RegisterInputs): Flavor {
   const isDir = statSync(inputs.model, { throwIfNoEntry: false })?.isDirectory();
   if (isDir === undefined) throw new ActionError(`${inputs.model} does not exist`);
   const lacking = isDir ? MODEL_FILES.filter((f) => !existsSync(join(inputs.model, f))) : [...MODEL_FILES];
@@ -129,7 +129,7 @@ function decide(record: ModelRecord, hash: string, challenger: number, metrics: 
 
 export async function register(inputs: RegisterInputs, context: ActionContext, log: (line: string) => void): Promise<void> {
   const rel = relative(context.root, resolve(inputs.model)).split('\\').join('/');
-  const flavor = flavorOf(inputs);
+  const flavor = declaredFlavor(inputs);
   const metricsData = inputs.metrics ? readJsonObject(inputs.metrics, 'the metrics to record with the version') : undefined;
   const metrics = metricsData ? topLevelNumbers(metricsData) : undefined;
   let challenger: number | undefined;
