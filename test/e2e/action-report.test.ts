@@ -100,3 +100,35 @@ describe('mlpipe/report', () => {
     expect(errorLines(r.stderr)[0]).toMatch(/^pipelines\/p\.yaml:4:39: error: with\.metrics\.1 "metrics\/b\.json" is not among the stage's deps/);
   });
 });
+
+describe('report escaping', () => {
+  it('escapes a column name from a CSV that looks like markup, in every table cell', () => {
+    const name = '<img src=x onerror=alert(1)>';
+    const csv = (shift: number) => `"${name}",y\n${Array.from({ length: 40 }, (_, i) => `${i + shift},${i % 2 ? 'a' : 'b'}`).join('\n')}\n`;
+    const r = new Rig().write({
+      'data/ref.csv': csv(0),
+      'data/cur.csv': csv(30),
+      'pipelines/p.yaml': `stages:
+  monitor:
+    uses: mlpipe/monitor
+    with: { reference: data/ref.csv, current: data/cur.csv, label: y, out: metrics/monitor.json }
+    deps: [data/ref.csv, data/cur.csv]
+    metrics: [metrics/monitor.json]
+  report:
+    uses: mlpipe/report
+    with: { monitor: metrics/monitor.json, out: reports/r.html }
+    deps: [metrics/monitor.json]
+    outs: [reports/r.html]
+`,
+    });
+    try {
+      const run = r.runJson();
+      expect(run.code, run.stderr).toBe(0);
+      const html = r.read('reports/r.html');
+      expect(html).not.toContain(name);
+      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    } finally {
+      r.cleanup();
+    }
+  });
+});
