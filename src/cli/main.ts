@@ -424,6 +424,14 @@ function argvOf(cmd: Command): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`mlpipe run --json | head`): the rest of the
+  // output goes nowhere, and the command finishes what it started (a run keeps
+  // its lock entries and releases the project lock) instead of crashing.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   let exitCode: number = EXIT.ok;
   const program = buildProgram((code) => {
     exitCode = code;

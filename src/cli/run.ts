@@ -5,7 +5,9 @@
 import { flushState } from '../run/state.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession, type Session } from './session.js';
-import { Engine, defaultJobs, plan, staleAgainstLocks, type RunSummary } from '../run/engine.js';
+import { Engine, defaultJobs, newRunId, plan, staleAgainstLocks, type RunSummary, type StageRecord } from '../run/engine.js';
+import { keyRecord, stageKey } from '../cache/key.js';
+import { existsSync } from 'node:fs';
 import { ProjectLock } from '../run/project-lock.js';
 import { reportersFor } from './reporting.js';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
@@ -60,9 +62,52 @@ export type CycleResult =
   | { readonly kind: 'refused'; readonly code: number }
   | { readonly kind: 'ran'; readonly code: number; readonly session: Session; readonly summary?: RunSummary };
 
+/**
+ * A run with nothing to do, found without taking the project lock (when no
+ * other mlpipe holds it) and reported like a run, writing nothing: every
+ * selected stage is fresh, frozen, or skipped by a condition whose recorded
+ * skip is unchanged. Anything else (or --force, --frozen, --pull/--push, a
+ * stage that always runs) goes the locked way.
+ */
+async function noOpWithoutLock(ctx: CliContext, targets: string[], options: RunOptions, mode: 'single' | 'downstream' | 'upstream', jobs: number, reporter: RunReporter): Promise<CycleResult | undefined> {
+  if (options.force || options.frozen || options.dryRun || options.pull || options.push) return undefined;
+  const root = ctx.root();
+  if (!('root' in root) || existsSync(join(root.root, STATE_DIR, 'lock'))) return undefined;
+  const started = Date.now();
+  const session = await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
+  if (Array.isArray(session)) return { kind: 'invalid', diagnostics: session };
+  const records = plan(session.state, session.g, session.selected, { force: false, forced: session.targeted });
+  if (!isNoOp(session, records)) return undefined;
+  const runId = newRunId();
+  reporter.event({ type: 'run-started', runId, stages: records.length, jobs });
+  const counts: Record<string, number> = {};
+  for (const r of records) {
+    counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    reporter.event({ type: 'stage-finished', stage: r.id, outcome: r.outcome, reasons: r.reasons, ...(r.reasons[0] && r.outcome === 'condition-false' ? { message: r.reasons[0].message } : {}), ...(r.condition ? { condition: r.condition } : {}) });
+  }
+  flushState(session.state); // a touched file's new stat, so it is not hashed again
+  reporter.event({ type: 'run-finished', runId, ok: true, counts, durationMs: Date.now() - started });
+  return { kind: 'ran', code: EXIT.ok, session, summary: { runId, ok: true, stages: records } };
+}
+
+/** Every record is a stage left as it is, and every skip is the one its lock entry records. */
+function isNoOp(session: Session, records: readonly StageRecord[]): boolean {
+  return records.every((r) => {
+    if (r.outcome === 'fresh' || r.outcome === 'frozen') return true;
+    if (r.outcome !== 'condition-false') return false;
+    if (!r.condition) return true; // downstream of a skip: nothing is written for it
+    const stage = session.g.index.byId.get(r.id)!;
+    return session.state.locks.get(stage)?.key === stageKey(keyRecord(stage, session.state.ws, r.condition));
+  });
+}
+
 /** One run: take the project lock, plan afresh, run (or dry-run / frozen check). */
 export async function runCycle(ctx: CliContext, targets: string[], options: RunOptions, jobs: number, argv: string[], reporter: RunReporter, hooks: CycleHooks = {}): Promise<CycleResult> {
   const mode = options.single ? 'single' : options.downstream ? 'downstream' : 'upstream';
+  if (!hooks.onPlanned) {
+    const fast = await noOpWithoutLock(ctx, targets, options, mode, jobs, reporter);
+    if (fast) return fast;
+  }
   let lock: ProjectLock | undefined;
   if (!options.dryRun) {
     const root = ctx.root();

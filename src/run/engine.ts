@@ -589,7 +589,9 @@ export class Engine {
     await this.state.locks.settle();
     flushState(this.state);
     ignoreOutputs(this.root, this.toIgnore);
-    this.writeRecord(started, ok, stages);
+    // A run that changed nothing leaves no record (an experiment's run always does: it names the experiment).
+    const changedNothing = stages.every((s) => s.outcome === 'fresh' || s.outcome === 'frozen' || s.outcome === 'condition-false') && !this.state.locks.changed;
+    if (!changedNothing || this.options.experiment) this.writeRecord(started, ok, stages);
     this.emit({ type: 'run-finished', runId: this.runId, ok, counts, durationMs: Date.now() - started, ...(this.interrupted ? { interrupted: this.interrupted } : {}) });
     return { runId: this.runId, ok, ...(this.interrupted ? { interrupted: this.interrupted } : {}), stages };
   }

@@ -110,6 +110,14 @@ export class LockFiles {
   private record(stage: Stage, entry: LockEntry): void {
     this.byPipeline.get(stage.pipeline)!.data.stages[stage.name] = entry;
     this.dirty.add(stage.pipeline);
+    this.changedAny = true;
+  }
+
+  private changedAny = false;
+
+  /** Whether any entry was recorded since the lock files were read. */
+  get changed(): boolean {
+    return this.changedAny || this.staged.size > 0;
   }
 
   /** Writes every lock file with unsaved entries; `final` also records them in the parse cache. */

@@ -1,9 +1,10 @@
 // SPEC §3 through the CLI: what makes a stage stale, early cutoff, restores
 // from the cache and the run-cache, and deterministic lock files.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorLines, Rig } from '../rig.js';
+import { BIN, errorLines, Rig } from '../rig.js';
 
 let rig: Rig;
 afterEach(() => rig?.cleanup());
@@ -52,6 +53,33 @@ describe('incremental runs on a diamond', () => {
     const second = rig.runJson();
     expect(second.outcomes).toEqual({ 'd:a': 'fresh', 'd:b': 'fresh', 'd:c': 'fresh', 'd:d': 'fresh' });
     expect(runsLog(rig)).toEqual([]);
+  });
+
+  it('a no-op writes nothing: no file or directory is created, changed or removed, .mlpipe/ included', () => {
+    rig = new Rig().write(diamond);
+    rig.runJson();
+    rig.runJson(); // the parse cache and stat index settle
+    const snapshot = () => {
+      const out: string[] = [];
+      const walk = (dir: string) => {
+        for (const e of readdirSync(join(rig.dir, dir), { withFileTypes: true })) {
+          const rel = dir ? `${dir}/${e.name}` : e.name;
+          const st = lstatSync(join(rig.dir, rel));
+          out.push(`${rel} ${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`);
+          if (e.isDirectory()) walk(rel);
+        }
+      };
+      walk('');
+      return out.sort();
+    };
+    const before = snapshot();
+    for (const args of [['run'], ['run', '--json'], ['status'], ['run', 'd:d']]) {
+      expect(rig.run(args).code, args.join(' ')).toBe(0);
+      expect(snapshot(), args.join(' ')).toEqual(before);
+    }
+    // A reader that stops early is not a crash.
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" run --json | head -1`], { cwd: rig.dir, encoding: 'utf8' });
+    expect(piped.stderr).not.toContain('EPIPE');
   });
 
   it('a changed input reruns exactly what it affects', () => {
@@ -218,7 +246,7 @@ describe('incremental runs on a diamond', () => {
     expect(r.stderr).toMatch(/pipelines\/d\.lock:\d+:\d+: error: /);
   });
 
-  it('every run writes a record', () => {
+  it('every run that changes something writes a record', () => {
     rig = new Rig().write(diamond);
     const r = rig.runJson();
     const runId = r.events[0]!.runId as string;
