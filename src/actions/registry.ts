@@ -5,6 +5,7 @@
 // key then includes the backend). The implementations live beside this file
 // and are loaded only in the action runner process.
 import type { ErrorObject } from 'ajv';
+import { fractionsProblem, type Fractions } from './split-fractions.js';
 import validateSplit from '../generated/actions/split-validate.js';
 import validateTrain from '../generated/actions/train-validate.js';
 import validateEvaluate from '../generated/actions/evaluate-validate.js';
@@ -33,6 +34,8 @@ export interface ActionSpec {
   readonly updates?: (w: Record<string, unknown>) => string[];
   /** Alternative sets of fields: exactly one set must be given, whole (checked at validation). */
   readonly modes?: readonly (readonly string[])[];
+  /** What a schema cannot say about `with:`, checked at validation: the field at fault and why. */
+  readonly check?: (w: Record<string, unknown>) => { readonly field: string; readonly message: string; readonly suggestion?: string } | undefined;
 }
 
 /** The action a `uses:` value names ("mlpipe/train"), if this mlpipe has it. */
@@ -50,7 +53,17 @@ export function updatesOf(stage: { readonly uses?: { readonly value: string }; r
 }
 
 export const ACTIONS: Readonly<Record<string, ActionSpec>> = {
-  split: { validate: validateSplit, reads: ['data'], writes: ['out'], ml: false, version: 1 },
+  split: {
+    validate: validateSplit,
+    reads: ['data'],
+    writes: ['out'],
+    ml: false,
+    version: 1,
+    check: (w) => {
+      const problem = w.fractions && typeof w.fractions === 'object' ? fractionsProblem(w.fractions as Fractions) : undefined;
+      return problem ? { field: 'fractions', message: problem, suggestion: 'for example { train: 0.7, validation: 0.15, test: 0.15 }' } : undefined;
+    },
+  },
   train: { validate: validateTrain, reads: ['train', 'validation', 'hyperparameters'], writes: ['out', 'history', 'metrics'], ml: true, version: 1 },
   tune: { validate: validateTune, reads: ['train', 'validation'], writes: ['out', 'trials'], ml: true, version: 3 },
   register: { validate: validateRegister, reads: ['model', 'metrics'], writes: ['out'], ml: false, version: 2, updates: (w) => (typeof w.name === 'string' ? [`registry/${w.name}.yaml`] : []) },

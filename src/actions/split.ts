@@ -10,6 +10,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { closest } from '../util/suggest.js';
 import { csvText, readTable, type Table } from '../ml/table.js';
 import { ActionError } from './errors.js';
+import { fractionsProblem, SPLIT_PARTS } from './split-fractions.js';
 
 export interface SplitInputs {
   readonly data: string;
@@ -21,7 +22,7 @@ export interface SplitInputs {
   readonly seed?: number;
 }
 
-const PARTS = ['train', 'validation', 'test'] as const;
+const PARTS = SPLIT_PARTS;
 
 /** Fisher–Yates with a seeded generator. */
 function shuffled(items: number[], rng: ReturnType<typeof xoroshiro128plus>): number[] {
@@ -82,8 +83,8 @@ export function split(inputs: SplitInputs, log: (line: string) => void): void {
   } else {
     const fr = inputs.fractions ?? { train: 0.7, validation: 0.15, test: 0.15 };
     const shares = PARTS.map((p) => fr[p] ?? 0);
-    const sum = shares.reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > 1e-9) throw new ActionError(`fractions must sum to 1; ${PARTS.map((p, i) => [p, shares[i]!] as const).filter(([, x]) => x > 0).map(([p, x]) => `${p} ${x}`).join(' + ')} = ${Number(sum.toFixed(6))}`);
+    const problem = fractionsProblem(fr);
+    if (problem) throw new ActionError(problem);
     for (const g of groupList) {
       const counts = apportion(g.length, shares);
       let at = 0;

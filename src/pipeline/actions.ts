@@ -37,6 +37,8 @@ export function checkAction(file: YamlFile, base: readonly PathSegment[], uses: 
       ];
     }
   }
+  const semantic = action.check?.(w);
+  if (semantic) return [error('bad-action-input', semantic.message, locate(file, [...base, 'with', semantic.field]), semantic.suggestion ? { suggestion: semantic.suggestion } : {})];
   // Declared itself, or inside a declared directory.
   const declared = (list: readonly string[], path: string) => list.some((d) => trimSlash(path) === trimSlash(d) || trimSlash(path).startsWith(`${trimSlash(d)}/`));
   for (const [fields, list, what] of [

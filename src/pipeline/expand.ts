@@ -287,7 +287,10 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
   const { group, instance, diagnostics } = input;
   const base: PathSegment[] = ['stages', group];
   const at = (...p: PathSegment[]) => locate(file, [...base, ...p]);
+  const before = diagnostics.length;
   const sub = substituteTree(file, base, input.body, input.scope, diagnostics, false);
+  // An unknown ${...} leaves its text in place: checking that text against an action's schema would only add noise.
+  const substitutionFailed = diagnostics.slice(before).some((d) => d.severity === 'error');
   const body = sub.value as Raw;
   const name = instance.suffix === '' ? group : `${group}@${instance.suffix}`;
 
@@ -344,7 +347,7 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
       });
     });
   }
-  if (typeof body.uses === 'string') {
+  if (typeof body.uses === 'string' && !substitutionFailed) {
     diagnostics.push(...checkAction(file, base, body.uses, body.with, deps.map((d) => d.path), outs.map((o) => o.path)));
   }
 

@@ -87,7 +87,7 @@ job() {
   (
     while [ $# -gt 0 ]; do export "$1=$2"; shift 2; done
     cd "$_dir" 2>/dev/null || { echo "done $_id cd"; exit 0; }
-    "$MLPIPE_SETSID" sh -c "$_cmd" </dev/null >>"$_log" 2>&1 &
+    "$MLPIPE_SETSID" "$MLPIPE_SH" -c "$_cmd" </dev/null >>"$_log" 2>&1 &
     echo "pid $_id $!"
     wait $!
     echo "done $_id $?"
@@ -119,14 +119,18 @@ class HelperSpawner implements Spawner {
   private nextId = 1;
   private pending = '';
 
-  constructor(private readonly setsid: string) {}
+  constructor(
+    private readonly setsid: string,
+    /** The shell, by absolute path: found once, not looked up along PATH for every command. */
+    private readonly sh: string,
+  ) {}
 
   private ensureHelper(): ChildProcess {
     if (this.helper) return this.helper;
-    const helper = spawn('sh', ['-c', HELPER_SCRIPT], {
+    const helper = spawn(this.sh, ['-c', HELPER_SCRIPT], {
       stdio: ['pipe', 'pipe', 'inherit'],
       detached: true, // Ctrl-C reaches mlpipe, which stops the stages itself
-      env: { ...process.env, MLPIPE_SETSID: this.setsid },
+      env: { ...process.env, MLPIPE_SETSID: this.setsid, MLPIPE_SH: this.sh },
     });
     helper.stdout!.setEncoding('utf8');
     helper.stdout!.on('data', (text: string) => this.onReport(text));
@@ -245,6 +249,7 @@ let chosen: Spawner | undefined;
 export function spawner(): Spawner {
   if (chosen) return chosen;
   const setsid = process.platform !== 'win32' && process.env.MLPIPE_SPAWN !== 'node' ? findOnPath('setsid') : undefined;
-  chosen = setsid ? new HelperSpawner(setsid) : new NodeSpawner();
+  const sh = setsid ? findOnPath('sh') : undefined;
+  chosen = setsid && sh ? new HelperSpawner(setsid, sh) : new NodeSpawner();
   return chosen;
 }

@@ -14,6 +14,8 @@
 // prints its diagnostics and keeps watching; a failure never ends watch mode,
 // and a stage that failed is not retried until one of its inputs changes (its
 // key differs). What is watched is recomputed after every run.
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { StageId } from '../pipeline/model.js';
 import type { CycleResult } from '../cli/run.js';
@@ -69,8 +71,25 @@ export class WatchLoop {
     if (!this.cycling) this.stopped();
   }
 
+  /**
+   * Files actions update (the registry): as the last run left them, and those
+   * that changed during a run. A run's own write is not a trigger; a change
+   * by someone else (mlpipe models promote) is.
+   */
+  private readonly leftByRun = new Map<string, string>();
+  private readonly updatedDuringRun = new Set<string>();
+
   private onChange(path: string): void {
     if (this.state === 'stopped' || !this.set?.triggers(path)) return;
+    // The directory of an updated file is watched only to see that file (it is replaced by rename).
+    if ([...this.set.updated.keys()].some((u) => dirname(u) === path)) return;
+    if (this.set.updated.has(path)) {
+      if (this.cycling) {
+        this.updatedDuringRun.add(path); // decided when the run ends: did a stage that updates it run?
+        return;
+      }
+      if (this.leftByRun.get(path) === fileIdentity(path)) return;
+    }
     this.changed.add(this.set.rel(path));
     switch (this.state) {
       case 'running': {
@@ -88,6 +107,16 @@ export class WatchLoop {
         this.timer = setTimeout(() => void this.cycle(), this.deps.debounceMs);
         break;
     }
+  }
+
+  /** After a run: updated files it changed itself are remembered as it left them; others changed meanwhile trigger. */
+  private settleUpdated(result: CycleResult): void {
+    const ran = new Set(result.kind === 'ran' && result.summary ? result.summary.stages.filter((s) => s.outcome === 'ran').map((s) => s.id) : []);
+    const updated = this.set?.updated ?? new Map<string, readonly StageId[]>();
+    for (const path of this.updatedDuringRun) if (!(updated.get(path) ?? []).some((id) => ran.has(id))) this.onChange(path);
+    this.updatedDuringRun.clear();
+    this.leftByRun.clear();
+    for (const path of updated.keys()) this.leftByRun.set(path, fileIdentity(path));
   }
 
   private cancelInterruptible(path: string): void {
@@ -110,6 +139,7 @@ export class WatchLoop {
     };
     const result = await this.deps.runOnce({ skipFailed: this.failed, onEngine, watch: (set) => this.updateWatched(set) });
     this.cycling = false;
+    this.settleUpdated(result);
     this.engine = undefined;
     if (result.kind === 'ran' && result.summary) {
       for (const s of result.summary.stages) {
@@ -167,4 +197,10 @@ export class WatchLoop {
   private now(): WatchState {
     return this.state;
   }
+}
+
+/** A file's identity for "is this still what the run left": inode, size and mtime (or "missing"). */
+function fileIdentity(path: string): string {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'missing';
 }

@@ -3,12 +3,14 @@
 // of the selected stages that no stage produces — files, directories, and for
 // globs their base directory, where only matching paths count. Ignored: every
 // stage output (a stage never retriggers itself), .mlpipe/, .git/,
-// node_modules/.
+// node_modules/. Files actions update outside their outputs (the registry) are
+// watched, but the loop ignores the change a run itself made to them.
 import picomatch from 'picomatch';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { ProjectGraph } from '../graph/build.js';
 import type { Pipeline, StageId } from '../pipeline/model.js';
 import { PIPELINES_DIR } from '../pipeline/project.js';
+import { updatesOf } from '../actions/registry.js';
 
 const SKIP = new Set(['.git', '.mlpipe', 'node_modules']);
 
@@ -23,6 +25,8 @@ export interface WatchSet {
   rel(abs: string): string;
   /** The selected stages whose own inputs include this path. */
   stagesUsing(abs: string): StageId[];
+  /** Files stages' actions update outside their outputs (registry/<name>.yaml): absolute path → the stages that update it. */
+  readonly updated: ReadonlyMap<string, readonly StageId[]>;
 }
 
 const within = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
@@ -32,6 +36,8 @@ export function watchSetOf(root: string, pipelines: readonly Pipeline[], g: Proj
   const outputs: string[] = [];
   for (const p of pipelines) for (const s of p.stages) for (const o of s.outs) outputs.push(o.path);
   const produced = (path: string) => outputs.some((o) => within(path, o));
+  const updated = new Map<string, StageId[]>();
+  for (const p of pipelines) for (const s of p.stages) for (const u of updatesOf(s)) updated.set(join(root, u), [...(updated.get(join(root, u)) ?? []), s.id]);
   const plain = new Map<string, Set<StageId>>([[PIPELINES_DIR, new Set()]]);
   const globs: { match: (p: string) => boolean; base: string; stages: Set<StageId> }[] = [];
   const use = (path: string, id?: StageId) => {
@@ -57,7 +63,8 @@ export function watchSetOf(root: string, pipelines: readonly Pipeline[], g: Proj
     return outputs.some((o) => within(r, o));
   };
   return {
-    paths: [...new Set([...plain.keys(), ...globs.map((gl) => gl.base)])].map((p) => (p === '.' ? root : join(root, p))),
+    // Updated files are replaced by rename, and may not exist yet: their directory is watched too.
+    paths: [...new Set([...plain.keys(), ...globs.map((gl) => gl.base), ...[...updated.keys()].map((abs) => rel(dirname(abs)))])].map((p) => (p === '.' || p === '' ? root : join(root, p))),
     ignored: (abs) => {
       const r = rel(abs);
       return r !== '' && ignoredRel(r);
@@ -69,6 +76,7 @@ export function watchSetOf(root: string, pipelines: readonly Pipeline[], g: Proj
       return globs.some((gl) => gl.match(r) || within(gl.base, r));
     },
     rel,
+    updated,
     stagesUsing: (abs) => {
       const r = rel(abs);
       const ids = new Set<StageId>();

@@ -81,8 +81,19 @@ describe('mlpipe/split', () => {
     const r = label.run(['run']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: label column "specie" is not in data/iris.csv — did you mean "species"?');
+    // Fractions that cannot split the file are known before anything runs: located, at validation.
     const sum = project('      data: data/iris.csv\n      out: data/split\n      fractions: { train: 0.5, test: 0.2 }');
-    expect(sum.run(['run']).stderr).toContain('error: fractions must sum to 1; train 0.5 + test 0.2 = 0.7');
+    for (const command of ['validate', 'run']) {
+      const bad = sum.run([command]);
+      expect(bad.code, command).toBe(2);
+      expect(bad.stderr, command).toMatch(/pipelines\/\w+\.yaml:\d+:\d+: error: fractions must sum to 1; train 0\.5 \+ test 0\.2 = 0\.7/);
+    }
+    // A mistyped ${...} in with: is one error (the name and its suggestion), not also a type error about the leftover text.
+    const typo = project('      data: data/iris.csv\n      out: data/split\n      seed: ${split.sed}').write({ 'params.yaml': 'split:\n  seed: 3\n' });
+    const t = typo.run(['validate']);
+    expect(t.stderr).toContain('"split" has no key "sed" — did you mean "seed"?');
+    expect(t.stderr).not.toContain('integer');
+    expect(t.stderr).toContain('✗ 1 error');
     const ragged = project('      data: data/iris.csv\n      out: data/split').write({ 'data/iris.csv': 'a,b\n1,2\n3\n' });
     expect(ragged.run(['run']).stderr).toMatch(/error: data\/iris\.csv:3: .*/);
   });

@@ -4,7 +4,7 @@
 // invalid edits keep watching, failures wait for an input change, editors'
 // rename-saves / delete-recreate / new files in dep directories and globs
 // trigger, interruptible stages restart, memory stays flat, Ctrl-C exits 130.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -311,6 +311,41 @@ fs.writeFileSync('monitor.json', JSON.stringify({ drift_share: drift }));
     expect(watch.run(3)).toEqual({ 'loop:monitor': 'ran', 'loop:retrain': 'condition-false' });
     const skip = watch.events.filter((e) => e.type === 'stage-finished' && e.stage === 'loop:retrain').pop()!;
     expect(skip.condition).toEqual({ expr: '${stages.monitor.metrics.drift_share} > 0.5', values: { 'stages.monitor.metrics.drift_share': 0.2 }, result: false });
+    expect(await watch.stop()).toBe(130);
+  });
+
+  it('a run\'s own registry write does not start another cycle; a promotion by hand does', async () => {
+    rig = new Rig().write({
+      'model.txt': 'v1\n',
+      'export.sh': `cp model.txt out.bin\nprintf '{"score": 1}' > m.json\n`,
+      'pipelines/p.yaml': `stages:
+  export:
+    cmd: sh export.sh
+    deps: [model.txt, export.sh]
+    outs: [out.bin]
+    metrics: [m.json]
+  register:
+    uses: mlpipe/register
+    with: { name: toy, model: out.bin, flavor: custom, metrics: m.json, aliases: [production], out: reg.json }
+    deps: [out.bin, m.json]
+    outs: [reg.json]
+  card:
+    cmd: cp registry/toy.yaml card.txt
+    deps: [registry/toy.yaml]
+    outs: [card.txt]
+`,
+    });
+    watch = new Watch(rig);
+    await watch.until('watch-waiting', 1);
+    writeFileSync(join(rig.dir, 'model.txt'), 'v2\n');
+    await watch.until('watch-waiting', 2);
+    expect(watch.run(2)).toMatchObject({ 'p:export': 'ran', 'p:register': 'ran', 'p:card': 'ran' });
+    await new Promise((r) => setTimeout(r, 1500)); // the registry's change events have arrived
+    expect(watch.count('run-started')).toBe(2);
+    const promote = spawnSync(process.execPath, [BIN, 'models', 'promote', 'toy:1', 'production'], { cwd: rig.dir, encoding: 'utf8' });
+    expect(promote.status, promote.stderr).toBe(0);
+    await watch.until('watch-waiting', 3);
+    expect(watch.run(3)['p:card']).toBe('ran');
     expect(await watch.stop()).toBe(130);
   });
 
