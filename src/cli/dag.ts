@@ -15,11 +15,14 @@ export function runDag(ctx: CliContext, targets: string[], options: DagOptions):
   const found = ctx.root();
   if ('diagnostic' in found) return ctx.fail([found.diagnostic]);
   const result = analyze(found.root);
-  if (!result.ok || !result.graph) return ctx.fail(result.diagnostics);
+  // A dep that is neither on disk nor produced does not change the graph's shape: drawn, and said.
+  const drawable = result.graph && result.diagnostics.every((d) => d.severity !== 'error' || d.code === 'missing-dep');
+  if (!drawable || !result.graph) return ctx.fail(result.diagnostics);
+  if (!result.ok) ctx.report(result.diagnostics.map((d) => (d.severity === 'error' ? { ...d, severity: 'warning' as const } : d)));
   const mode: SelectionMode = options.single ? 'single' : options.downstream ? 'downstream' : 'upstream';
   const selection = selectStages(result.graph, targets, mode);
   if (hasErrors(selection.diagnostics)) return ctx.fail(selection.diagnostics);
-  ctx.report(result.diagnostics); // warnings
+  if (result.ok) ctx.report(result.diagnostics); // warnings
   const format = ctx.json ? 'json' : options.format;
   if (selection.ids.length === 0 && format === 'ascii') ctx.log('no stages');
   const text = renderDag(format, { g: result.graph, ids: selection.ids });

@@ -98,14 +98,14 @@ describe('dag', () => {
       [
         '●        ml:prepare',
         '├─┬─┬─┐',
-        '● │ │ │  ml:sweep@0.01-16',
-        '│ ● │ │  ml:sweep@0.01-32',
-        '│ │ ● │  ml:sweep@0.1-16',
-        '│ │ │ ●  ml:sweep@0.1-32',
+        '● │ │ │  ml:sweep@0.01-16  ← ml:prepare',
+        '│ ● │ │  ml:sweep@0.01-32  ← ml:prepare',
+        '│ │ ● │  ml:sweep@0.1-16  ← ml:prepare',
+        '│ │ │ ●  ml:sweep@0.1-32  ← ml:prepare',
         '├─┴─┴─┘',
-        '●        ml:pick',
-        '●        ship:package',
-        '●        ship:notify',
+        '●        ml:pick  ← ml:sweep@0.01-16, ml:sweep@0.01-32, ml:sweep@0.1-16, ml:swe…',
+        '●        ship:package  ← ml:pick',
+        '●        ship:notify  ← ship:package',
         '',
       ].join('\n'),
     );
@@ -134,11 +134,16 @@ describe('dag', () => {
     expect(mermaid).toContain('s5 --> s6');
   });
 
-  it('refuses to draw an invalid project', () => {
-    rig = new Rig().write({ 'pipelines/p.yaml': 'stages:\n  a:\n    cmd: echo\n    deps: [missing]\n' });
+  it('draws a project whose only problem is a missing dep, and says so; refuses one it cannot draw', () => {
+    rig = new Rig().write({ 'pipelines/p.yaml': 'stages:\n  a:\n    cmd: echo\n    deps: [missing]\n  b:\n    cmd: echo\n    needs: [a]\n' });
     const r = rig.run(['dag']);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('pipelines/p.yaml:4:12: error: dep "missing" does not exist');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('b  ← a');
+    expect(r.stderr).toContain('pipelines/p.yaml:4:12: warning: dep "missing" does not exist');
+    rig.write({ 'pipelines/p.yaml': 'stages:\n  a:\n    cmd: echo\n    needs: [b]\n  b:\n    cmd: echo\n    needs: [a]\n' });
+    const cycle = rig.run(['dag']);
+    expect(cycle.code).toBe(2);
+    expect(cycle.stdout).toBe('');
+    expect(cycle.stderr).toContain('error: cycle');
   });
 });

@@ -6,7 +6,12 @@ import type { Graph } from '@dagrejs/graphlib';
 export interface AsciiNode {
   readonly id: string;
   readonly label: string;
+  /** Shown after the label when the row has room (cut with "…" to fit MAX_WIDTH). */
+  readonly detail?: string;
 }
+
+/** Columns a row with a detail is kept within (a terminal's usual width). */
+const MAX_WIDTH = 80;
 
 type Lanes = (string | null)[];
 
@@ -30,7 +35,7 @@ function trim(lanes: Lanes): void {
 export function renderAscii(nodes: readonly AsciiNode[], graph: Graph): string {
   const inSelection = new Set(nodes.map((n) => n.id));
   const rank = new Map(nodes.map((n, i) => [n.id, i]));
-  const rows: { lanes: string; label?: string }[] = [];
+  const rows: { lanes: string; label?: string; detail?: string }[] = [];
   const lanes: Lanes = [];
 
   for (const node of nodes) {
@@ -50,7 +55,7 @@ export function renderAscii(nodes: readonly AsciiNode[], graph: Graph): string {
         for (const i of merging.slice(1)) lanes[i] = null;
       }
     }
-    rows.push({ lanes: laneRow(lanes, new Map([[col, '●']]), col, col), label: node.label });
+    rows.push({ lanes: laneRow(lanes, new Map([[col, '●']]), col, col), label: node.label, ...(node.detail ? { detail: node.detail } : {}) });
 
     const children = (graph.successors(node.id) ?? []).filter((c) => inSelection.has(c)).sort((a, b) => rank.get(a)! - rank.get(b)!);
     lanes[col] = children[0] ?? null;
@@ -71,5 +76,14 @@ export function renderAscii(nodes: readonly AsciiNode[], graph: Graph): string {
   }
 
   const width = Math.max(0, ...rows.map((r) => r.lanes.length));
-  return rows.map((r) => (r.label === undefined ? r.lanes : `${r.lanes.padEnd(width)}  ${r.label}`)).join('\n');
+  return rows
+    .map((r) => {
+      if (r.label === undefined) return r.lanes;
+      const line = `${r.lanes.padEnd(width)}  ${r.label}`;
+      if (!r.detail) return line;
+      const room = MAX_WIDTH - line.length - 2;
+      if (room < 8) return line;
+      return `${line}  ${r.detail.length <= room ? r.detail : `${r.detail.slice(0, room - 1)}…`}`;
+    })
+    .join('\n');
 }

@@ -107,11 +107,15 @@ export function renderDag(format: DagFormat, sel: Selection): string {
   switch (format) {
     case 'ascii': {
       const many = new Set(sel.ids.map((id) => stage(sel.g, id).pipeline)).size > 1;
+      const rank = new Map(sel.g.order.map((id, i) => [id, i]));
       return renderAscii(
         sel.ids.map((id) => {
           const s = stage(sel.g, id);
           const label = many ? id : s.name;
-          return { id, label: s.condition ? `${label}  (if ${s.condition.text})` : label };
+          // What each stage reads from, by name: readable however the lanes cross.
+          const from = [...(sel.g.graph.predecessors(id) ?? [])].sort((a, b) => (rank.get(a as StageId) ?? 0) - (rank.get(b as StageId) ?? 0)).map((p) => (stage(sel.g, p as StageId).pipeline === s.pipeline && !many ? stage(sel.g, p as StageId).name : p));
+          const detail = [from.length > 0 ? `← ${from.join(', ')}` : '', s.condition ? `(if ${s.condition.text})` : ''].filter(Boolean).join('  ');
+          return { id, label, ...(detail ? { detail } : {}) };
         }),
         sel.g.graph,
       );
