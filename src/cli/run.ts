@@ -5,9 +5,10 @@
 import { flushState } from '../run/state.js';
 import { EXIT, type CliContext } from './context.js';
 import { openSession, type Session } from './session.js';
-import { Engine, defaultJobs, newRunId, plan, staleAgainstLocks, type RunSummary, type StageRecord } from '../run/engine.js';
+import { Engine, defaultJobs, newRunId, plan, planWhile, staleAgainstLocks, type RunSummary, type StageRecord } from '../run/engine.js';
 import { keyRecord, stageKey } from '../cache/key.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { lockPathFor } from '../cache/lockfile.js';
 import { ProjectLock } from '../run/project-lock.js';
 import { reportersFor } from './reporting.js';
 import { error, type Diagnostic } from '../pipeline/diagnostic.js';
@@ -62,22 +63,43 @@ export type CycleResult =
   | { readonly kind: 'refused'; readonly code: number }
   | { readonly kind: 'ran'; readonly code: number; readonly session: Session; readonly summary?: RunSummary };
 
+/** The lock files a session read, as identities (inode, size, mtime): unchanged once the project lock is ours, the session is still true. */
+type LockFileIdentities = ReadonlyMap<string, string>;
+
+function lockFileIdentities(session: Session): LockFileIdentities {
+  return new Map(
+    session.pipelines.map((p) => {
+      const path = lockPathFor(p.file.source.absPath);
+      const st = statSync(path, { throwIfNoEntry: false });
+      return [path, st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'missing'];
+    }),
+  );
+}
+
+const sameIdentities = (a: LockFileIdentities, b: LockFileIdentities) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+
 /**
  * A run with nothing to do, found without taking the project lock (when no
  * other mlpipe holds it) and reported like a run, writing nothing: every
  * selected stage is fresh, frozen, or skipped by a condition whose recorded
  * skip is unchanged. Anything else (or --force, --frozen, --pull/--push, a
- * stage that always runs) goes the locked way.
+ * stage that always runs) goes the locked way, reusing the session planned
+ * here when no lock file changed meanwhile (the project is analysed once).
  */
-async function noOpWithoutLock(ctx: CliContext, targets: string[], options: RunOptions, mode: 'single' | 'downstream' | 'upstream', jobs: number, reporter: RunReporter): Promise<CycleResult | undefined> {
+async function noOpWithoutLock(ctx: CliContext, targets: string[], options: RunOptions, mode: 'single' | 'downstream' | 'upstream', jobs: number, reporter: RunReporter): Promise<CycleResult | { session: Session; locks: LockFileIdentities } | undefined> {
   if (options.force || options.frozen || options.dryRun || options.pull || options.push) return undefined;
   const root = ctx.root();
   if (!('root' in root) || existsSync(join(root.root, STATE_DIR, 'lock'))) return undefined;
   const started = Date.now();
   const session = await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
   if (Array.isArray(session)) return { kind: 'invalid', diagnostics: session };
-  const records = plan(session.state, session.g, session.selected, { force: false, forced: session.targeted });
-  if (!isNoOp(session, records)) return undefined;
+  const locks = lockFileIdentities(session);
+  // Planning stops at the first stage that is not left as it is: the run plans the rest itself.
+  const records = planWhile(session.state, session.g, session.selected, { force: false, forced: session.targeted }, (r) => leftAsItIs(session, r));
+  if (!records) {
+    session.state.ws.forgetAssumptions(); // planning assumed restored outputs; the run sees the workspace as it is
+    return { session, locks };
+  }
   const runId = newRunId();
   reporter.event({ type: 'run-started', runId, stages: records.length, jobs });
   const counts: Record<string, number> = {};
@@ -90,23 +112,23 @@ async function noOpWithoutLock(ctx: CliContext, targets: string[], options: RunO
   return { kind: 'ran', code: EXIT.ok, session, summary: { runId, ok: true, stages: records } };
 }
 
-/** Every record is a stage left as it is, and every skip is the one its lock entry records. */
-function isNoOp(session: Session, records: readonly StageRecord[]): boolean {
-  return records.every((r) => {
-    if (r.outcome === 'fresh' || r.outcome === 'frozen') return true;
-    if (r.outcome !== 'condition-false') return false;
-    if (!r.condition) return true; // downstream of a skip: nothing is written for it
-    const stage = session.g.index.byId.get(r.id)!;
-    return session.state.locks.get(stage)?.key === stageKey(keyRecord(stage, session.state.ws, r.condition));
-  });
+/** A stage a run would leave as it is: fresh, frozen, or skipped as its lock entry already records. */
+function leftAsItIs(session: Session, r: StageRecord): boolean {
+  if (r.outcome === 'fresh' || r.outcome === 'frozen') return true;
+  if (r.outcome !== 'condition-false') return false;
+  if (!r.condition) return true; // downstream of a skip: nothing is written for it
+  const stage = session.g.index.byId.get(r.id)!;
+  return session.state.locks.get(stage)?.key === stageKey(keyRecord(stage, session.state.ws, r.condition));
 }
 
 /** One run: take the project lock, plan afresh, run (or dry-run / frozen check). */
 export async function runCycle(ctx: CliContext, targets: string[], options: RunOptions, jobs: number, argv: string[], reporter: RunReporter, hooks: CycleHooks = {}): Promise<CycleResult> {
   const mode = options.single ? 'single' : options.downstream ? 'downstream' : 'upstream';
+  let planned: { session: Session; locks: LockFileIdentities } | undefined;
   if (!hooks.onPlanned) {
     const fast = await noOpWithoutLock(ctx, targets, options, mode, jobs, reporter);
-    if (fast) return fast;
+    if (fast && 'kind' in fast) return fast;
+    planned = fast;
   }
   let lock: ProjectLock | undefined;
   if (!options.dryRun) {
@@ -127,8 +149,9 @@ export async function runCycle(ctx: CliContext, targets: string[], options: RunO
     }
   }
   try {
-    // Planned afresh after the lock is ours: whatever the other process did is seen.
-    const session = await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
+    // Planned afresh after the lock is ours, so whatever another process did is
+    // seen — unless the session read without the lock saw the lock files as they still are.
+    const session = planned && lock && sameIdentities(planned.locks, lockFileIdentities(planned.session)) ? planned.session : await openSession(ctx, { targets, mode, ...(options.set ? { sets: options.set } : {}) });
     if (Array.isArray(session)) {
       lock?.release(true);
       lock = undefined;

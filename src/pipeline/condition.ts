@@ -109,9 +109,8 @@ export function parseCondition(raw: string | boolean, loc: Location, locate: (of
     const message = (e as Error).message.replace(/ at character \d+$/, '');
     return { params, diagnostics: [error('bad-condition', `cannot parse the condition: ${message}`, locate(Math.min(index, Math.max(0, text.length - 1)), 1), { suggestion: 'write a comparison such as ${stages.monitor.metrics.drift_share} > 0.3; combine with && || !' })] };
   }
-  const renamed = ast;
-  const condition: Condition = { text, loc, ast: renamed, refs };
-  const typed = checkTypes(condition, renamed);
+  const condition: Condition = { text, loc, ast, refs };
+  const typed = checkTypes(condition, ast);
   if ('error' in typed) diagnostics.push(error('bad-condition', typed.error, loc, typed.suggestion ? { suggestion: typed.suggestion } : {}));
   else if (typed.type !== 'boolean' && typed.type !== 'metric') {
     diagnostics.push(error('bad-condition', `the condition is ${article(typed.type)}, not true or false`, loc, { suggestion: `compare it: ${text} > 0` }));

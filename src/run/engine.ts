@@ -126,10 +126,16 @@ export function decide(state: ProjectState, g: ProjectGraph, stage: Stage, optio
  * waiting on it, since its inputs may change.
  */
 export function plan(state: ProjectState, g: ProjectGraph, selected: readonly StageId[], options: Pick<EngineOptions, 'force' | 'forced'>): StageRecord[] {
+  return planWhile(state, g, selected, options, () => true)!;
+}
+
+/** The plan, stage by stage, as long as `keep` accepts each record; undefined at the first it does not. */
+export function planWhile(state: ProjectState, g: ProjectGraph, selected: readonly StageId[], options: Pick<EngineOptions, 'force' | 'forced'>, keep: (record: StageRecord) => boolean): StageRecord[] | undefined {
   const chosen = new Set(selected);
   const changing = new Set<StageId>();
   const skipping = new Set<StageId>();
-  return selected.map((id): StageRecord => {
+  const records: StageRecord[] = [];
+  const planOne = (id: StageId): StageRecord => {
     const stage = g.index.byId.get(id)!;
     const skippedUp = (g.graph.predecessors(id) ?? []).find((p) => skipping.has(p as StageId) && skipReaches(g, p, id)) as StageId | undefined;
     if (skippedUp) {
@@ -174,7 +180,13 @@ export function plan(state: ProjectState, g: ProjectGraph, selected: readonly St
         changing.add(id);
         return { id, outcome: 'would-run', reasons: [...verdict.reasons, ...upstream], key: verdict.key };
     }
-  });
+  };
+  for (const id of selected) {
+    const record = planOne(id);
+    if (!keep(record)) return undefined;
+    records.push(record);
+  }
+  return records;
 }
 
 /**
