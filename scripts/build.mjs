@@ -47,8 +47,9 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 const esbuild = require('esbuild');
 esbuild.buildSync({
   // main.js is the CLI; action-runner.js the process a built-in action runs in;
-  // serve-parse-worker.js the thread where mlpipe serve parses large bodies.
-  entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), 'action-runner': join(root, 'src', 'actions', 'runner.ts'), 'serve-parse-worker': join(root, 'src', 'serve', 'parse-worker.ts') },
+  // serve-parse-worker.js the thread where mlpipe serve parses large bodies;
+  // tune-worker.js a thread where mlpipe/tune trains trials.
+  entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), 'action-runner': join(root, 'src', 'actions', 'runner.ts'), 'serve-parse-worker': join(root, 'src', 'serve', 'parse-worker.ts'), 'tune-worker': join(root, 'src', 'actions', 'tune-worker.ts') },
   // TensorFlow.js finds its WebAssembly binaries and native addon beside its
   // own files: it is loaded from node_modules, never bundled.
   // vega/vega-lite (the report's charts) are large and loaded only by mlpipe/report.

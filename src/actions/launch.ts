@@ -1,13 +1,14 @@
-// How the engine runs a built-in action: it writes the stage's spec (action,
-// with, stage id, and where it comes from: project root, pipeline file, lock
-// file, the pipeline's param values) beside the stage's log and runs the
-// action runner with the same Node that runs mlpipe, as an ordinary command.
-// ML actions get the chosen TensorFlow.js backend in their spec.
+// What the engine hands the action runner for a built-in action's stage: the
+// action, its `with:`, the stage id, and where it comes from (project root,
+// pipeline file, lock file, the pipeline's param values). ML actions get the
+// chosen TensorFlow.js backend, and mlpipe/tune how many trials it may train
+// at once. The warm runner receives it as a message; a one-shot runner
+// (MLPIPE_ACTION_RUNNER=process) as a JSON file beside the stage's log.
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { lockPathFor } from '../cache/lockfile.js';
 import type { Stage } from '../pipeline/model.js';
-import { mlBackend } from '../ml/backend.js';
+import { mlBackend, type BackendName } from '../ml/backend.js';
 import { actionFor } from './registry.js';
 import { bundledScript } from '../util/bundled.js';
 
@@ -29,6 +30,16 @@ export interface ActionContext {
   readonly generated?: readonly string[];
 }
 
+export interface ActionRequest {
+  readonly action: string;
+  readonly with: Record<string, unknown>;
+  readonly stage: string;
+  readonly context: ActionContext;
+  readonly backend?: BackendName;
+  /** mlpipe/tune: how many trials may train at once (the stage's share of --jobs). Never changes results. */
+  readonly threads?: number;
+}
+
 /** The param values a pipeline's stages use, by dotted key (a whole-file param by file name). */
 export function pipelineParams(stages: Iterable<Stage>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
@@ -36,8 +47,8 @@ export function pipelineParams(stages: Iterable<Stage>): Record<string, unknown>
   return Object.fromEntries(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The shell command that runs the stage's action; its spec is written to `specFile`. */
-export function actionCommand(stage: Stage, specFile: string, root: string, params: ActionContext['params'], upstream: ActionContext['upstream'], generated?: () => readonly string[]): string {
+/** What the runner needs to run the stage's action. */
+export function actionRequest(stage: Stage, root: string, params: ActionContext['params'], upstream: ActionContext['upstream'], threads: number, generated?: () => readonly string[]): ActionRequest {
   const action = actionFor(stage.uses!.value);
   const backend = action?.ml ? mlBackend() : undefined;
   const file = stage.loc.file.absPath;
@@ -50,6 +61,11 @@ export function actionCommand(stage: Stage, specFile: string, root: string, para
     upstream,
     ...(action?.name === 'register' && generated ? { generated: generated() } : {}),
   };
-  writeFileSync(specFile, `${JSON.stringify({ action: action?.name ?? stage.uses!.value, with: stage.with ?? {}, stage: stage.id, context, ...(backend ? { backend } : {}) })}\n`);
+  return { action: action?.name ?? stage.uses!.value, with: (stage.with ?? {}) as Record<string, unknown>, stage: stage.id, context, ...(backend ? { backend } : {}), ...(action?.name === 'tune' ? { threads } : {}) };
+}
+
+/** The shell command of a one-shot runner for `spec`, written to `specFile`. */
+export function actionCommand(spec: ActionRequest, specFile: string): string {
+  writeFileSync(specFile, `${JSON.stringify(spec)}\n`);
   return `exec ${quote(process.execPath)} ${quote(bundledScript('action-runner'))} ${quote(specFile)}`;
 }

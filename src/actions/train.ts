@@ -76,7 +76,7 @@ export interface FitResult {
  * Builds and fits the model. `keepGoing(epoch, row)` may end training early
  * (tune's early termination). The caller disposes the model.
  */
-export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, log: (line: string) => void, keepGoing: (epoch: number, row: Record<string, number>) => boolean = () => true): Promise<FitResult> {
+export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, log: (line: string) => void, keepGoing: (epoch: number, row: Record<string, number>) => boolean | Promise<boolean> = () => true): Promise<FitResult> {
   const { pre, tr, va } = data;
   const classification = pre.task === 'classification';
   const classes = pre.classes ?? [];
@@ -84,18 +84,22 @@ export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, 
   const seed = inputs.seed ?? 0;
   const width = inputWidth(pre);
   const outputs = classification ? classes.length : 1;
-  const model = L.sequential();
+  // Names as TensorFlow.js gives the first model of a process ("dense_Dense1", …), set
+  // explicitly: its own counters run on across the models of a warm runner.
+  const counts: Record<string, number> = {};
+  const named = (className: string, snake: string) => ({ name: `${snake}_${className}${(counts[className] = (counts[className] ?? 0) + 1)}` });
+  const model = L.sequential({ name: 'sequential_1' });
   const specs = inputs.layers ?? DEFAULT_LAYERS;
   specs.forEach((spec, i) => {
     const first = i === 0 ? { inputShape: [width] } : {};
     if (spec.type === 'dense') {
       if (!spec.units) throw new ActionError(`layers[${i}]: a dense layer needs units`);
-      model.add(L.layers.dense({ units: spec.units, activation: (spec.activation ?? 'relu') as never, kernelInitializer: L.initializers.glorotUniform({ seed: seed + i }), ...first }));
-    } else if (spec.type === 'dropout') model.add(L.layers.dropout({ rate: spec.rate ?? 0.5, seed: seed + i, ...first }));
-    else if (spec.type === 'batchNormalization') model.add(L.layers.batchNormalization({ ...first }));
+      model.add(L.layers.dense({ units: spec.units, activation: (spec.activation ?? 'relu') as never, kernelInitializer: L.initializers.glorotUniform({ seed: seed + i }), ...first, ...named('Dense', 'dense') }));
+    } else if (spec.type === 'dropout') model.add(L.layers.dropout({ rate: spec.rate ?? 0.5, seed: seed + i, ...first, ...named('Dropout', 'dropout') }));
+    else if (spec.type === 'batchNormalization') model.add(L.layers.batchNormalization({ ...first, ...named('BatchNormalization', 'batch_normalization') }));
     else throw new ActionError(`layers[${i}]: unknown layer type ${JSON.stringify(spec.type)} (dense, dropout, batchNormalization)`);
   });
-  model.add(L.layers.dense({ units: outputs, activation: classification ? 'softmax' : 'linear', kernelInitializer: L.initializers.glorotUniform({ seed: seed + specs.length }), ...(specs.length === 0 ? { inputShape: [width] } : {}) }));
+  model.add(L.layers.dense({ units: outputs, activation: classification ? 'softmax' : 'linear', kernelInitializer: L.initializers.glorotUniform({ seed: seed + specs.length }), ...(specs.length === 0 ? { inputShape: [width] } : {}), ...named('Dense', 'dense') }));
   const lr = inputs.optimizer?.learningRate ?? 0.01;
   const optimizers = { adam: () => core.train.adam(lr), sgd: () => core.train.sgd(lr), rmsprop: () => core.train.rmsprop(lr), adagrad: () => core.train.adagrad(lr) };
   model.compile({
@@ -149,7 +153,7 @@ export async function fitModel(tf: Tf, inputs: TrainInputs, data: TrainingData, 
     const tensors = core.memory().numTensors - (bestWeights?.length ?? 0);
     tensorsAfterFirst ??= tensors;
     log(`epoch ${epoch}/${epochs}: ${Object.entries(row).filter(([k]) => k !== 'epoch').map(([k, v]) => `${k} ${v}`).join(', ')} · tensors ${tensors}`);
-    if (!keepGoing(epoch, row)) break;
+    if (!(await keepGoing(epoch, row))) break;
     if (monitor) {
       const value = row[monitor]!;
       if (value < best - minDelta) {

@@ -397,7 +397,8 @@ function buildStage(file: YamlFile, ctx: ExpandContext, input: StageInput): Stag
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     retries: typeof body.retries === 'number' ? body.retries : 0,
     resources: {
-      cpus: typeof resources.cpus === 'number' ? resources.cpus : 1,
+      // mlpipe/tune trains its trials on every slot of --jobs unless the stage says otherwise.
+      cpus: typeof resources.cpus === 'number' ? resources.cpus : body.uses === 'mlpipe/tune' ? Number.POSITIVE_INFINITY : 1,
       gpus: typeof resources.gpus === 'number' ? resources.gpus : 0,
       mutex: Array.isArray(resources.mutex) ? (resources.mutex as string[]) : [],
     },

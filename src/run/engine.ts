@@ -35,10 +35,11 @@ import type { RunEvent, RunReporter, StageOutcome } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { OutsideRootError } from '../util/root-guard.js';
 import { evaluate, explain, type FreshnessContext, type Reason, type Verdict } from './freshness.js';
-import { actionCommand, pipelineParams } from '../actions/launch.js';
+import { actionCommand, actionRequest, pipelineParams, type ActionRequest } from '../actions/launch.js';
 import { updatesOf } from '../actions/registry.js';
 import { pruneHistory } from './history.js';
-import { runShell } from './shell.js';
+import { runShell, type ShellOptions } from './shell.js';
+import { runAction } from './action-runners.js';
 import { conditionFalseReason, evaluateStageCondition, pendingConditionSources, skipReaches, skippedUpstreamReason } from './conditions.js';
 import type { ConditionRecord } from '../pipeline/condition.js';
 import type { ProjectState } from './state.js';
@@ -257,25 +258,36 @@ export class Resources {
     this.gpus = gpuCapacity;
   }
 
+  /**
+   * The slots a stage needs: at least `min` (its cpus, at most --jobs), and it
+   * takes up to `max` when free — only mlpipe/tune without declared cpus,
+   * which trains as many trials at once as it is given (results never depend
+   * on how many).
+   */
   private need(s: Stage) {
-    return { slots: Math.min(this.jobs, Math.max(1, Math.ceil(s.resources.cpus))), gpus: Math.min(this.gpuCapacity, s.resources.gpus) };
+    const elastic = s.resources.cpus === Number.POSITIVE_INFINITY;
+    const fixed = Math.min(this.jobs, Math.max(1, Math.ceil(s.resources.cpus)));
+    return { min: elastic ? 1 : fixed, max: fixed, gpus: Math.min(this.gpuCapacity, s.resources.gpus) };
   }
 
   fits(s: Stage): boolean {
     const n = this.need(s);
-    return n.slots <= this.slots && n.gpus <= this.gpus && s.resources.mutex.every((m) => !this.mutexes.has(m));
+    return n.min <= this.slots && n.gpus <= this.gpus && s.resources.mutex.every((m) => !this.mutexes.has(m));
   }
 
-  take(s: Stage): void {
+  /** Takes what the stage needs; the number of slots it got. */
+  take(s: Stage): number {
     const n = this.need(s);
-    this.slots -= n.slots;
+    const slots = Math.min(n.max, this.slots);
+    this.slots -= slots;
     this.gpus -= n.gpus;
     for (const m of s.resources.mutex) this.mutexes.add(m);
+    return slots;
   }
 
-  give(s: Stage): void {
+  give(s: Stage, slots: number): void {
     const n = this.need(s);
-    this.slots += n.slots;
+    this.slots += slots;
     this.gpus += n.gpus;
     for (const m of s.resources.mutex) this.mutexes.delete(m);
     const waiters = this.waiters;
@@ -568,16 +580,16 @@ export class Engine {
           }));
           continue;
         }
-        resources.take(stage);
+        const slots = resources.take(stage);
         let released = false;
         // The slot is free once the command exits; storing outputs needs no CPU slot.
         const release = () => {
-          if (!released) resources.give(stage);
+          if (!released) resources.give(stage, slots);
           released = true;
         };
         running.set(
           stage.id,
-          this.execute(stage, verdict, release).finally(() => {
+          this.execute(stage, verdict, release, slots).finally(() => {
             release();
             finishExecution();
             running.delete(stage.id);
@@ -691,13 +703,16 @@ export class Engine {
     }
   }
 
-  private async execute(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>, release: () => void): Promise<void> {
+  private async execute(stage: Stage, verdict: Extract<Verdict, { action: 'run' }>, release: () => void, slots: number): Promise<void> {
     const started = Date.now();
     const logFile = join(this.logDir, `${stage.id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log`);
     const logShown = logFile.startsWith(this.root) ? logFile.slice(this.root.length + 1) : logFile;
     ensureDir(this.logDir);
     if (this.options.remote?.pull && (await this.pulled(stage, verdict, started))) return;
-    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : [actionCommand(stage, logFile.replace(/\.log$/, '.action.json'), this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage), () => this.generatedPaths())];
+    const request = stage.cmd ? undefined : actionRequest(stage, this.root, this.paramsOf(stage.pipeline), this.upstreamOf(stage), slots, () => this.generatedPaths());
+    // A built-in action runs in a warm runner, or (MLPIPE_ACTION_RUNNER=process) as a command of its own.
+    const warm = request && process.env.MLPIPE_ACTION_RUNNER !== 'process' ? request : undefined;
+    const commands = stage.cmd ? stage.cmd.map((c) => c.value) : warm ? [] : [actionCommand(request!, logFile.replace(/\.log$/, '.action.json'))];
     try {
       await this.prepareOutputs(stage);
     } catch (e) {
@@ -710,7 +725,7 @@ export class Engine {
     this.stageAborts.set(stage.id, stageAbort);
     const signal = AbortSignal.any([this.abort.signal, stageAbort.signal]);
     try {
-      return await this.attempts(stage, verdict, release, { commands, started, logFile, logShown, attempts, signal });
+      return await this.attempts(stage, verdict, release, { commands, warm, started, logFile, logShown, attempts, signal });
     } finally {
       this.stageAborts.delete(stage.id);
     }
@@ -743,21 +758,19 @@ export class Engine {
     stage: Stage,
     verdict: Extract<Verdict, { action: 'run' }>,
     release: () => void,
-    { commands, started, logFile, logShown, attempts, signal }: { commands: readonly string[]; started: number; logFile: string; logShown: string; attempts: number; signal: AbortSignal },
+    { commands, warm, started, logFile, logShown, attempts, signal }: { commands: readonly string[]; warm: ActionRequest | undefined; started: number; logFile: string; logShown: string; attempts: number; signal: AbortSignal },
   ): Promise<void> {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.emit({ type: 'stage-started', stage: stage.id, reasons: verdict.reasons, attempt });
-      const result = await runShell(
-        commands,
-        {
-          cwd: this.state.ws.abs(stage.wdir === '.' ? '' : stage.wdir),
-          env: { ...stage.env, MLPIPE_STAGE: stage.id, MLPIPE_RUN_ID: this.runId },
-          ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
-          logFile,
-          onLine: (line) => this.emit({ type: 'stage-output', stage: stage.id, line }),
-          signal,
-        },
-      );
+      const options: ShellOptions = {
+        cwd: this.state.ws.abs(stage.wdir === '.' ? '' : stage.wdir),
+        env: { ...stage.env, MLPIPE_STAGE: stage.id, MLPIPE_RUN_ID: this.runId },
+        ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
+        logFile,
+        onLine: (line) => this.emit({ type: 'stage-output', stage: stage.id, line }),
+        signal,
+      };
+      const result = warm ? await runAction(warm, options) : await runShell(commands, options);
       if (result.ok) {
         release();
         const missing = await this.finalize(stage, verdict);

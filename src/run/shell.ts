@@ -31,7 +31,7 @@ const TAIL_LINES = 20;
 const KILL_GRACE_MS = 2000;
 
 /** Signals a command's process group; while it runs, the process itself if its group does not exist yet. */
-function killGroup(pid: number | undefined, signal: NodeJS.Signals, running: boolean): void {
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals, running: boolean): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);
@@ -45,20 +45,44 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals, running: boo
   }
 }
 
+/** A command's output as lines (to `onLine`), keeping the last ones for a failure message. */
+export class OutputLines {
+  readonly tail: string[] = [];
+  private pending = '';
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  readonly onText = (text: string): void => {
+    this.pending += text;
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    for (const line of lines) this.push(line.replace(/\r$/, ''));
+  };
+
+  /** The command ended: an unfinished last line is a line too. */
+  flush(): void {
+    if (this.pending !== '') this.push(this.pending);
+    this.pending = '';
+  }
+
+  private push(line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.onLine(line);
+  }
+}
+
+/** Signals the group now, and kills it if it is still there after the grace period. */
+export function stopGroup(pid: () => number | undefined): NodeJS.Timeout {
+  killGroup(pid(), 'SIGTERM', true);
+  // A command that ignores SIGTERM is killed after the grace period; the
+  // pending exit keeps mlpipe waiting for it (it never exits before).
+  return setTimeout(() => killGroup(pid(), 'SIGKILL', true), KILL_GRACE_MS);
+}
+
 export async function runShell(commands: readonly string[], options: ShellOptions): Promise<ShellResult> {
-  const tail: string[] = [];
-  let pending = '';
-  const push = (line: string) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    options.onLine(line);
-  };
-  const onText = (text: string) => {
-    pending += text;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) push(line.replace(/\r$/, ''));
-  };
+  const output = new OutputLines(options.onLine);
+  const { tail, onText } = output;
   for (const command of commands) {
     if (options.signal.aborted) return { ok: false, timedOut: false, interrupted: true, command, tail };
     const started = spawner().start({ command, cwd: options.cwd, env: options.env, logFile: options.logFile, onText });
@@ -68,17 +92,13 @@ export async function runShell(commands: readonly string[], options: ShellOption
     const stop = (why: 'timeout' | 'abort') => {
       if (why === 'timeout') timedOut = true;
       else interrupted = true;
-      killGroup(started.pid(), 'SIGTERM', true);
-      // A command that ignores SIGTERM is killed after the grace period; the
-      // pending exit keeps mlpipe waiting for it (it never exits before).
-      killTimer ??= setTimeout(() => killGroup(started.pid(), 'SIGKILL', true), KILL_GRACE_MS);
+      killTimer ??= stopGroup(() => started.pid());
     };
     const timer = options.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
     const onAbort = () => stop('abort');
     options.signal.addEventListener('abort', onAbort);
     const result = await started.exit;
-    if (pending !== '') push(pending);
-    pending = '';
+    output.flush();
     clearTimeout(timer);
     clearTimeout(killTimer); // its group is killed just below; a later timer could hit a reused pid
     options.signal.removeEventListener('abort', onAbort);

@@ -7,9 +7,10 @@
 // "done ID STATUS". Node reads the log file for the live output. Elsewhere (or
 // with MLPIPE_SPAWN=node) commands are started from Node with execa.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants as fsConstants, createWriteStream, openSync, readSync } from 'node:fs';
+import { accessSync, constants as fsConstants, createWriteStream } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { LogFollower } from './log-follower.js';
 
 /** How a started command ended: an exit code, or the signal that killed it. */
 export interface CommandExit {
@@ -104,14 +105,9 @@ function shellWord(s: string): string {
 interface HelperJob {
   pid?: number;
   readonly spec: CommandSpec;
-  /** The log, opened for reading once the helper has created it. */
-  fd?: number;
-  position: number;
-  poll?: NodeJS.Timeout;
+  readonly output: LogFollower;
   resolve(exit: CommandExit): void;
 }
-
-const POLL_MS = 100;
 
 class HelperSpawner implements Spawner {
   private helper: ChildProcess | undefined;
@@ -147,13 +143,11 @@ class HelperSpawner implements Spawner {
     const id = this.nextId++;
     let resolve!: (exit: CommandExit) => void;
     const exit = new Promise<CommandExit>((r) => (resolve = r));
-    const job: HelperJob = { spec, position: 0, resolve };
+    const job: HelperJob = { spec, output: new LogFollower(spec.logFile, spec.onText), resolve };
     this.jobs.set(id, job);
     this.keepAlive();
     const vars = Object.entries(spec.env).flatMap(([k, v]) => [shellWord(k), shellWord(v)]);
     helper.stdin!.write(`job ${id} ${[spec.cwd, spec.logFile, spec.command].map(shellWord).join(' ')} ${vars.join(' ')}\n`);
-    job.poll = setInterval(() => this.readOutput(job), POLL_MS);
-    job.poll.unref();
     return { pid: () => job.pid, exit };
   }
 
@@ -164,28 +158,6 @@ class HelperSpawner implements Spawner {
     else out?.unref?.();
     if (this.jobs.size > 0) this.helper?.ref();
     else this.helper?.unref();
-  }
-
-  private readOutput(job: HelperJob): void {
-    if (job.fd === undefined) {
-      try {
-        job.fd = openSync(job.spec.logFile, 'r');
-      } catch {
-        return; // not created yet
-      }
-    }
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(job.fd, buf, 0, buf.length, job.position);
-      } catch {
-        return;
-      }
-      if (n <= 0) return;
-      job.position += n;
-      job.spec.onText(buf.toString('utf8', 0, n));
-    }
   }
 
   private onReport(text: string): void {
@@ -205,9 +177,7 @@ class HelperSpawner implements Spawner {
   }
 
   private settle(id: number, job: HelperJob, exit: CommandExit): void {
-    clearInterval(job.poll);
-    this.readOutput(job);
-    if (job.fd !== undefined) closeSync(job.fd);
+    job.output.close();
     this.jobs.delete(id);
     this.keepAlive();
     job.resolve(exit);

@@ -4,6 +4,7 @@
 // values and categories of the penguins data), and clear errors naming row
 // and column.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO, Rig, errorLines } from '../rig.js';
@@ -293,6 +294,30 @@ describe('mlpipe/tune', () => {
     expect(more).toHaveLength(9);
     // Cached trials are written exactly as when they ran: the file does not depend on the cache.
     expect(more.slice(0, 6).map((l) => JSON.parse(l))).toEqual(trials);
+  });
+
+  it('trains trials on every slot of --jobs with exactly the trials and best params of -j 1', () => {
+    let stopped = 0;
+    for (const method of ['bayes', 'random']) {
+      const files = (jobs: string) => {
+        const rig = new Rig().write({ 'data/in.csv': IRIS, 'pipelines/p.yaml': pipeline(8, method).replace('min: 0.001, max: 0.1', 'min: 0.0005, max: 0.3') });
+        rigs.push(rig);
+        const r = rig.run(['run', 'p:tune', '-j', jobs]);
+        expect(r.code, r.stderr).toBe(0);
+        return { out: r.stdout, trials: rig.read('tune/trials.jsonl'), best: rig.read('tune/best.json'), lock: rig.read('pipelines/p.lock') };
+      };
+      const one = files('1');
+      const three = files('3');
+      expect(one.out).not.toContain('trials at once');
+      // Up to the machine's cores.
+      if (availableParallelism() >= 2) expect(three.out).toContain(`training up to ${Math.min(3, availableParallelism())} trials at once`);
+      expect(three.trials).toBe(one.trials);
+      expect(three.best).toBe(one.best);
+      expect(three.lock).toBe(one.lock);
+      stopped += one.trials.split('"stoppedEarly":true').length - 1;
+    }
+    // Median stopping compared the same curves: some trials stopped early, the same ones.
+    expect(stopped).toBeGreaterThan(0);
   });
 
   it('grid search tries every combination up to the budget; a range in a grid is rejected', () => {
